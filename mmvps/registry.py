@@ -2,7 +2,10 @@
 mmengine module by parent lookup, and another project can say ``type='mmvps.X'``.
 
 ``locations`` lets mmengine import the modules that register into a node the first time the
-node is searched, so configs work without importing mmvps by hand.
+node is searched, so configs work without importing mmvps by hand. Each node lists mmdet's
+location first: mmengine's lookup walks up to the parent's *registered* modules without
+importing the parent's locations, so ``default_scope='mmvps'`` would otherwise miss mmdet
+modules that nothing has imported yet.
 """
 from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
 from mmdet.registry import DATASETS as MMDET_DATASETS
@@ -28,41 +31,55 @@ from mmdet.registry import \
     WEIGHT_INITIALIZERS as MMDET_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
-RUNNERS = Registry('runner', parent=MMDET_RUNNERS, locations=['mmvps.engine'])
+RUNNERS = Registry(
+    'runner', parent=MMDET_RUNNERS, locations=['mmdet.engine.runner', 'mmvps.engine'])
 RUNNER_CONSTRUCTORS = Registry(
-    'runner constructor', parent=MMDET_RUNNER_CONSTRUCTORS, locations=['mmvps.engine'])
-LOOPS = Registry('loop', parent=MMDET_LOOPS, locations=['mmvps.engine'])
-HOOKS = Registry('hook', parent=MMDET_HOOKS, locations=['mmvps.engine'])
+    'runner constructor', parent=MMDET_RUNNER_CONSTRUCTORS,
+    locations=['mmdet.engine.runner', 'mmvps.engine'])
+LOOPS = Registry('loop', parent=MMDET_LOOPS, locations=['mmdet.engine.runner', 'mmvps.engine'])
+HOOKS = Registry('hook', parent=MMDET_HOOKS, locations=['mmdet.engine.hooks', 'mmvps.engine'])
 
-DATASETS = Registry('dataset', parent=MMDET_DATASETS, locations=['mmvps.datasets'])
+DATASETS = Registry(
+    'dataset', parent=MMDET_DATASETS, locations=['mmdet.datasets', 'mmvps.datasets'])
 DATA_SAMPLERS = Registry(
-    'data sampler', parent=MMDET_DATA_SAMPLERS, locations=['mmvps.datasets.samplers'])
+    'data sampler', parent=MMDET_DATA_SAMPLERS,
+    locations=['mmdet.datasets.samplers', 'mmvps.datasets.samplers'])
 TRANSFORMS = Registry(
-    'transform', parent=MMDET_TRANSFORMS, locations=['mmvps.datasets.transforms'])
+    'transform', parent=MMDET_TRANSFORMS,
+    locations=['mmdet.datasets.transforms', 'mmvps.datasets.transforms'])
 
-MODELS = Registry('model', parent=MMDET_MODELS, locations=['mmvps.models'])
+MODELS = Registry('model', parent=MMDET_MODELS, locations=['mmdet.models', 'mmvps.models'])
 MODEL_WRAPPERS = Registry(
-    'model_wrapper', parent=MMDET_MODEL_WRAPPERS, locations=['mmvps.models'])
+    'model_wrapper', parent=MMDET_MODEL_WRAPPERS, locations=['mmdet.models', 'mmvps.models'])
 WEIGHT_INITIALIZERS = Registry(
-    'weight initializer', parent=MMDET_WEIGHT_INITIALIZERS, locations=['mmvps.models'])
+    'weight initializer', parent=MMDET_WEIGHT_INITIALIZERS,
+    locations=['mmdet.models', 'mmvps.models'])
 
-OPTIMIZERS = Registry('optimizer', parent=MMDET_OPTIMIZERS, locations=['mmvps.engine'])
+OPTIMIZERS = Registry(
+    'optimizer', parent=MMDET_OPTIMIZERS, locations=['mmdet.engine.optimizers', 'mmvps.engine'])
 OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMDET_OPTIM_WRAPPERS, locations=['mmvps.engine'])
+    'optim_wrapper', parent=MMDET_OPTIM_WRAPPERS,
+    locations=['mmdet.engine.optimizers', 'mmvps.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor', parent=MMDET_OPTIM_WRAPPER_CONSTRUCTORS,
-    locations=['mmvps.engine'])
+    locations=['mmdet.engine.optimizers', 'mmvps.engine'])
 PARAM_SCHEDULERS = Registry(
-    'parameter scheduler', parent=MMDET_PARAM_SCHEDULERS, locations=['mmvps.engine'])
+    'parameter scheduler', parent=MMDET_PARAM_SCHEDULERS,
+    locations=['mmdet.engine.schedulers', 'mmvps.engine'])
 
-METRICS = Registry('metric', parent=MMDET_METRICS, locations=['mmvps.evaluation'])
-EVALUATOR = Registry('evaluator', parent=MMDET_EVALUATOR, locations=['mmvps.evaluation'])
+METRICS = Registry(
+    'metric', parent=MMDET_METRICS, locations=['mmdet.evaluation', 'mmvps.evaluation'])
+EVALUATOR = Registry(
+    'evaluator', parent=MMDET_EVALUATOR, locations=['mmdet.evaluation', 'mmvps.evaluation'])
 
-TASK_UTILS = Registry('task util', parent=MMDET_TASK_UTILS, locations=['mmvps.models'])
+TASK_UTILS = Registry(
+    'task util', parent=MMDET_TASK_UTILS, locations=['mmdet.models', 'mmvps.models'])
 
 VISUALIZERS = Registry(
-    'visualizer', parent=MMDET_VISUALIZERS, locations=['mmvps.visualization'])
+    'visualizer', parent=MMDET_VISUALIZERS,
+    locations=['mmdet.visualization', 'mmvps.visualization'])
 VISBACKENDS = Registry(
-    'vis_backend', parent=MMDET_VISBACKENDS, locations=['mmvps.visualization'])
+    'vis_backend', parent=MMDET_VISBACKENDS,
+    locations=['mmdet.visualization', 'mmvps.visualization'])
 LOG_PROCESSORS = Registry(
-    'log_processor', parent=MMDET_LOG_PROCESSORS, locations=['mmvps.engine'])
+    'log_processor', parent=MMDET_LOG_PROCESSORS, locations=['mmdet.engine', 'mmvps.engine'])

@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# Idempotent CPU install of mmvps and its stack (stock mmengine / mmcv-with-ops / mmdet).
-# Re-running it is cheap: packages already at the pinned versions are left alone and pip
-# caches the mmcv wheel it builds from source.  See README "Install on a GPU cluster" for CUDA.
+# Idempotent CPU install of mmvps and its stack: torch, mmengine 0.10.7, mmcv 2.1.0 with ops
+# (built from source), mmdet 3.3.0, the runtime and test requirements, and mmvps (editable).
+#
+# torch 2.13 requires setuptools>=77 while mmcv 2.1.0's setup.py only builds with setuptools<70.
+# So torch goes first, mmcv is built against it without build isolation under setuptools<70, and
+# setuptools is then put back to what torch requires, leaving a consistent environment
+# (checked with `pip check` at the end).
+# Re-running is cheap: what is installed at the pinned versions is left alone, and pip's wheel
+# cache keeps the mmcv wheel built the first time (about 25 min on 2 cores without it).
+# GPU clusters: see README "Install on a GPU cluster" (CUDA torch + `mim install mmcv==2.1.0`).
+#
+# Environment: PYTHON (default python3), TORCH_VERSION (default 2.13.0), MAX_JOBS (mmcv build
+# processes, default: the number of CPUs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
+TORCH_SETUPTOOLS="setuptools>=77.0.3,<81"  # torch's requirement; <81 keeps pkg_resources (mmengine)
 
-have() {  # have PKG VERSION -> 0 when that exact version is installed
+log() { echo "[install] $*"; }
+
+have() {  # have PKG VERSION -> 0 when that exact version (ignoring a +local tag) is installed
   "$PY" - "$1" "$2" <<'PYEOF' 2>/dev/null
 import sys
 from importlib.metadata import version
@@ -17,15 +30,26 @@ PYEOF
 
 pip_install() { "$PY" -m pip install --no-input -q "$@"; }
 
-have torch "$TORCH_VERSION" || pip_install "torch==$TORCH_VERSION"
-# mmcv's setup.py needs pkg_resources (setuptools<70); ops are built with ninja.
-pip_install "setuptools<70" wheel ninja
+start=$SECONDS
+have torch "$TORCH_VERSION" || { log "torch $TORCH_VERSION"; pip_install "torch==$TORCH_VERSION"; }
 pip_install -r requirements/runtime.txt -r requirements/tests.txt
-have mmengine 0.10.7 || pip_install mmengine==0.10.7
-if ! have mmcv 2.1.0 || ! "$PY" -c "import mmcv.ops" 2>/dev/null; then
-  echo "[install] building mmcv 2.1.0 with ops (about 8 min on 2 cores the first time; the wheel is cached)"
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} pip_install --no-build-isolation mmcv==2.1.0
+have mmengine 0.10.7 || { log "mmengine 0.10.7"; pip_install mmengine==0.10.7; }
+
+if ! have mmcv 2.1.0 || ! "$PY" -c "import mmcv.ops" >/dev/null 2>&1; then
+  # an mmcv 2.1.0 without compiled ops (mmcv-lite style) must be replaced, not kept
+  reinstall=()
+  if have mmcv 2.1.0; then reinstall=(--force-reinstall --no-deps); fi
+  log "mmcv 2.1.0 with ops (compiled from source unless pip's wheel cache has it)"
+  pip_install "setuptools<70" wheel ninja
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+    pip_install --no-build-isolation "${reinstall[@]}" mmcv==2.1.0
 fi
-have mmdet 3.3.0 || pip_install mmdet==3.3.0
+have mmdet 3.3.0 || { log "mmdet 3.3.0"; pip_install mmdet==3.3.0; }
+pip_install "$TORCH_SETUPTOOLS"
 pip_install --no-build-isolation --no-deps -e .
-"$PY" -c "import mmcv.ops, mmdet, mmvps; print('[install] mmvps', mmvps.__version__, 'on mmdet', mmdet.__version__, 'mmcv', mmcv.__version__)"
+
+"$PY" -m pip check
+"$PY" -c "import mmcv.ops, mmdet, mmengine, torch, mmvps; print('[install] mmvps', mmvps.__version__, \
+'| torch', torch.__version__, '| mmengine', mmengine.__version__, '| mmcv', mmcv.__version__, \
+'| mmdet', mmdet.__version__)"
+log "done in $((SECONDS - start)) s"

@@ -1,0 +1,252 @@
+"""COCO-panoptic video formats: RGB segment-id PNGs plus a JSON of ``segments_info``.
+
+Used by VIPSeg (``panomasksRGB`` + ``panoptic_gt_VIPSeg_<split>.json``, videos nested),
+Cityscapes-VPS and VIPER (``panoptic_video`` + a flat ``images/annotations`` JSON) and by the
+official prediction files (``pan_pred`` + ``pred.json``) of both. A segment id is
+``R + 256 G + 65536 B`` (0 void); thing segment ids are stable within a video, so a thing's id
+is its track id.
+"""
+import numpy as np
+
+from .io import FormatError, _where, check_cat_inst, check_label_map, id2rgb, load_json, read_png, \
+    rgb2id, write_png
+
+
+def decode_coco_panoptic(rgb, segments_info, thing_ids, path=None, category_ids=None):
+    """Decode a COCO-panoptic RGB map into ``(cat, inst)`` (official ids, -1 void).
+
+    Thing segments get ``inst = segment id`` (0 when ``iscrowd``), stuff segments ``inst = 0``.
+    Every id in the PNG must be listed in ``segments_info`` and every listed id must occur in
+    the PNG (as panopticapi requires); with ``category_ids`` the categories are checked too.
+    """
+    ids = rgb2id(check_label_map(rgb, 3, path))
+    where = _where(path)
+    seg_ids, seg_cats, seg_inst = _segment_table(segments_info, thing_ids, where, category_ids)
+    order = np.argsort(seg_ids)
+    seg_ids, seg_cats, seg_inst = seg_ids[order], seg_cats[order], seg_inst[order]
+    # Index 0 of the padded tables is void; listed segment k sits at k + 1.
+    pos = np.searchsorted(seg_ids, ids)
+    pos_clipped = np.minimum(pos, max(len(seg_ids) - 1, 0))
+    listed = (seg_ids[pos_clipped] == ids) if len(seg_ids) else np.zeros(ids.shape, bool)
+    void = ids == 0
+    unknown = ~listed & ~void
+    if unknown.any():
+        raise FormatError(f'{where}: segment ids {np.unique(ids[unknown])[:10].tolist()} in the '
+                          f'PNG are not listed in its segments_info')
+    index = np.where(void, 0, pos_clipped + 1)
+    counts = np.bincount(index.ravel(), minlength=len(seg_ids) + 1)
+    if (counts[1:] == 0).any():
+        raise FormatError(f'{where}: segments_info lists ids {seg_ids[counts[1:] == 0][:10].tolist()} '
+                          f'that the PNG does not contain')
+    cat = np.concatenate([[-1], seg_cats])[index]
+    inst = np.concatenate([[0], seg_inst])[index]
+    return cat, inst
+
+
+def _segment_table(segments_info, thing_ids, where, category_ids=None):
+    """``(ids, categories, instances)`` arrays of one frame's ``segments_info``."""
+    thing_ids = set(int(t) for t in thing_ids)
+    ids, cats, insts = [], [], []
+    for seg in segments_info:
+        try:
+            sid, cid = int(seg['id']), int(seg['category_id'])
+        except (KeyError, TypeError, ValueError) as err:
+            raise FormatError(f'{where}: segments_info entry {seg!r} lacks an integer id or '
+                              f'category_id') from err
+        if category_ids is not None and cid not in category_ids:
+            raise FormatError(f'{where}: segment {sid} has unknown category_id {cid}')
+        if sid <= 0 or sid >= 1 << 24:
+            raise FormatError(f'{where}: segment id {sid} is outside 1..2**24-1')
+        ids.append(sid)
+        cats.append(cid)
+        insts.append(sid if cid in thing_ids and not seg.get('iscrowd', 0) else 0)
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(np.unique(ids)) != len(ids):
+        raise FormatError(f'{where}: segments_info lists a segment id twice')
+    return ids, np.asarray(cats, dtype=np.int64), np.asarray(insts, dtype=np.int64)
+
+
+def load_coco_panoptic(path, segments_info, thing_ids, category_ids=None):
+    """Read and decode a COCO-panoptic PNG with its ``segments_info``."""
+    return decode_coco_panoptic(read_png(path, 'rgb'), segments_info, thing_ids, path, category_ids)
+
+
+def coco_segment_id(cat, inst, is_thing):
+    """Segment id of ``(cat, inst)`` used by :func:`write_coco_panoptic`: ``cat + 1`` for stuff
+    and thing crowd, ``cat + 1 + 256 * inst`` for thing tracks, so it is stable within a video."""
+    return np.where(is_thing, cat + 1 + 256 * inst, cat + 1)
+
+
+def write_coco_panoptic(path, cat, inst, thing_ids, zero_instance_is_crowd=True):
+    """Write ``(cat, inst)`` (official ids, -1 void) as a COCO-panoptic RGB PNG and return its
+    ``segments_info`` (``id``, ``category_id``, ``iscrowd``, ``area``): stuff first by category,
+    then things by category and instance, as the fixtures' reference files list them.
+
+    Ground truth marks thing pixels with ``inst == 0`` as crowd (``zero_instance_is_crowd``);
+    predictions write them as ordinary segments.
+    """
+    cat, inst = check_cat_inst(cat, inst, path)
+    if cat.max(initial=-1) >= 255 or inst.max(initial=0) >= 1 << 16:
+        raise ValueError(f'{path}: write_coco_panoptic takes categories 0..254 and instance '
+                         f'ids below 65536')
+    is_thing = np.isin(cat, np.asarray(sorted(thing_ids), dtype=np.int64))
+    ids = coco_segment_id(cat, inst, is_thing)
+    ids[cat < 0] = 0
+    write_png(path, id2rgb(ids))
+    uniq, first, area = np.unique(ids.ravel(), return_index=True, return_counts=True)
+    segments = []
+    for sid, pos, n in zip(uniq.tolist(), first.tolist(), area.tolist()):
+        if sid == 0:
+            continue
+        c = int(cat.flat[pos])
+        thing = bool(is_thing.flat[pos])
+        crowd = thing and zero_instance_is_crowd and int(inst.flat[pos]) == 0
+        segments.append(dict(id=sid, category_id=c, iscrowd=int(crowd), area=n))
+    segments.sort(key=lambda s: (s['category_id'] in thing_ids, s['category_id'], s['id']))
+    return segments
+
+
+# ----------------------------------------------------------------------------- VIPSeg JSONs
+def vipseg_panoptic_json(videos, categories):
+    """Official ``panoptic_gt_VIPSeg_<split>.json``: ``videos`` is a list of
+    ``dict(video_id, frames=[dict(stem, height, width, segments_info)])``."""
+    return dict(
+        videos=[
+            dict(video_id=v['video_id'],
+                 images=[dict(id=f['stem'], width=int(f['width']), height=int(f['height']),
+                              file_name=f['stem'] + '.png') for f in v['frames']])
+            for v in videos
+        ],
+        annotations=[
+            dict(video_id=v['video_id'],
+                 annotations=[dict(image_id=f['stem'], file_name=f['stem'] + '.png',
+                                   segments_info=f['segments_info']) for f in v['frames']])
+            for v in videos
+        ],
+        categories=list(categories))
+
+
+def vipseg_pred_json(videos):
+    """Official VIPSeg ``pred.json``: ``videos`` is a list of
+    ``dict(video_id, frames=[dict(stem, segments_info)])`` in the ground-truth order."""
+    return dict(annotations=[
+        dict(video_id=v['video_id'],
+             annotations=[dict(image_id=f['stem'], file_name=f['stem'] + '.png',
+                               segments_info=f['segments_info']) for f in v['frames']])
+        for v in videos
+    ])
+
+
+def _require(obj, keys, where, what):
+    if not isinstance(obj, dict) or any(k not in obj for k in keys):
+        raise FormatError(f'{where}: {what} needs the keys {list(keys)}')
+
+
+def parse_categories(data, where):
+    """``categories`` of a COCO-panoptic JSON as a list of ``dict(id, name, isthing)``."""
+    _require(data, ('categories', ), where, 'a panoptic JSON')
+    cats = []
+    for c in data['categories']:
+        _require(c, ('id', 'name', 'isthing'), where, 'each category')
+        cats.append(dict(c, id=int(c['id']), isthing=int(c['isthing'])))
+    if len({c['id'] for c in cats}) != len(cats):
+        raise FormatError(f'{where}: categories list an id twice')
+    return cats
+
+
+def read_vipseg_panoptic_json(path):
+    """Load a VIPSeg panoptic JSON (ground truth, or ``pred.json`` which has no ``videos`` /
+    ``categories``) into ``{video_id: [dict(image_id, file_name, height?, width?,
+    segments_info)]}`` in file order, checking its structure."""
+    data = load_json(path)
+    where = str(path)
+    _require(data, ('annotations', ), where, 'a VIPSeg panoptic JSON')
+    sizes = {}
+    for v in data.get('videos', []):
+        _require(v, ('video_id', 'images'), where, 'each entry of videos')
+        for im in v['images']:
+            _require(im, ('id', 'width', 'height', 'file_name'), where, 'each image')
+            sizes[(v['video_id'], im['file_name'])] = (int(im['height']), int(im['width']))
+    videos = {}
+    for v in data['annotations']:
+        _require(v, ('video_id', 'annotations'), where, 'each entry of annotations')
+        if v['video_id'] in videos:
+            raise FormatError(f'{where}: video {v["video_id"]} is listed twice')
+        frames = []
+        for a in v['annotations']:
+            _require(a, ('file_name', 'segments_info'), where, 'each frame annotation')
+            frame = dict(image_id=a.get('image_id', a['file_name'].rsplit('.', 1)[0]),
+                         file_name=a['file_name'], segments_info=a['segments_info'])
+            if sizes:
+                if (v['video_id'], a['file_name']) not in sizes:
+                    raise FormatError(f'{where}: annotation {v["video_id"]}/{a["file_name"]} '
+                                      f'has no entry in videos[].images')
+                frame['height'], frame['width'] = sizes[(v['video_id'], a['file_name'])]
+            frames.append(frame)
+        videos[v['video_id']] = frames
+    return videos
+
+
+# ----------------------------------------------------------------------- Cityscapes-VPS JSONs
+def cityscapes_vps_label_name(image_file_name):
+    """GT label file of an annotated Cityscapes-VPS image (``newImg8bit`` -> ``final_mask``,
+    ``leftImg8bit`` -> ``gtFine_color``)."""
+    return image_file_name.replace('_newImg8bit.png', '_final_mask.png').replace(
+        '_leftImg8bit.png', '_gtFine_color.png')
+
+
+def cityscapes_vps_image_id(file_name):
+    """Image id of an annotated Cityscapes-VPS image or label file: the label name without its
+    two suffix tokens (``..._final_mask.png`` / ``..._gtFine_color.png``)."""
+    return cityscapes_vps_label_name(file_name).rsplit('_', 2)[0]
+
+
+def cityscapes_vps_panoptic_json(frames, categories):
+    """Official ``panoptic_gt_<split>_city_vps.json``: ``frames`` is a list of
+    ``dict(file_name (image name), height, width, segments_info)``; images sorted by name."""
+    frames = sorted(frames, key=lambda f: f['file_name'])
+    return dict(
+        images=[dict(id=cityscapes_vps_image_id(f['file_name']), width=int(f['width']),
+                     height=int(f['height']), file_name=f['file_name']) for f in frames],
+        annotations=[dict(image_id=cityscapes_vps_image_id(f['file_name']),
+                          file_name=cityscapes_vps_label_name(f['file_name']),
+                          segments_info=f['segments_info']) for f in frames],
+        categories=list(categories))
+
+
+def cityscapes_vps_pred_json(frames):
+    """Official flat Cityscapes-VPS ``pred.json``: ``frames`` is a list of
+    ``dict(image_id, segments_info)`` in the ground-truth ``images`` order; the PNG of each is
+    ``pan_pred/<image_id>.png``."""
+    return dict(annotations=[
+        dict(image_id=f['image_id'], file_name=f['image_id'] + '.png',
+             segments_info=f['segments_info']) for f in frames
+    ])
+
+
+def read_cityscapes_vps_panoptic_json(path):
+    """Load a flat Cityscapes-VPS / VIPER panoptic JSON into a list of
+    ``dict(image_id, file_name, label_file_name, height?, width?, segments_info)``. Ground
+    truth (with ``images``) is returned in ``images`` order; ``pred.json`` in file order."""
+    data = load_json(path)
+    where = str(path)
+    _require(data, ('annotations', ), where, 'a panoptic JSON')
+    for a in data['annotations']:
+        _require(a, ('segments_info', ), where, 'each annotation')
+    if 'images' not in data:
+        return [dict(image_id=a.get('image_id'), file_name=a.get('file_name'),
+                     segments_info=a['segments_info']) for a in data['annotations']]
+    by_id = {}
+    for a in data['annotations']:
+        _require(a, ('image_id', 'file_name'), where, 'each annotation')
+        by_id[a['image_id']] = a
+    frames = []
+    for im in data['images']:
+        _require(im, ('id', 'file_name', 'height', 'width'), where, 'each image')
+        if im['id'] not in by_id:
+            raise FormatError(f'{where}: image {im["id"]} has no annotation')
+        a = by_id[im['id']]
+        frames.append(dict(image_id=im['id'], file_name=im['file_name'],
+                           label_file_name=a['file_name'], height=int(im['height']),
+                           width=int(im['width']), segments_info=a['segments_info']))
+    return frames

@@ -1,0 +1,114 @@
+"""PNG and JSON reading/writing shared by every format, with errors that name the file."""
+import json
+import os
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+# PIL modes accepted for each kind of PNG the formats use.
+_PNG_MODES = {
+    'gray16': ('I;16', 'I;16B', 'I;16L', 'I', 'L'),  # 16-bit label maps (8-bit files hold a subset)
+    'gray8': ('L', 'P'),  # 8-bit label maps (palette files: the indices are the labels)
+    'rgb': ('RGB', ),
+}
+
+
+class FormatError(ValueError):
+    """A file does not follow its official format; the message starts with the file path."""
+
+
+def _where(path):
+    return str(path) if path is not None else '<array>'
+
+
+def read_png(path, kind):
+    """Read a PNG as a numpy array, checking it exists, decodes, is not empty and has the
+    channel layout ``kind`` (``'gray16'``, ``'gray8'`` or ``'rgb'``)."""
+    if kind not in _PNG_MODES:
+        raise ValueError(f'unknown PNG kind {kind!r}, expected one of {sorted(_PNG_MODES)}')
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FormatError(f'{path}: file not found')
+    if os.path.getsize(path) == 0:
+        raise FormatError(f'{path}: empty file')
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode = img.mode
+            arr = np.asarray(img)
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise FormatError(f'{path}: unreadable or corrupt PNG ({err})') from err
+    if mode not in _PNG_MODES[kind]:
+        raise FormatError(f'{path}: PNG mode {mode} where the format needs {kind} '
+                          f'(one of {", ".join(_PNG_MODES[kind])})')
+    if arr.size == 0:
+        raise FormatError(f'{path}: empty image {arr.shape}')
+    return arr
+
+
+def write_png(path, arr):
+    """Write a uint8 (gray or RGB) or uint16 (gray) array as PNG, creating parent folders."""
+    arr = np.asarray(arr)
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f'{path}: PNG arrays must be uint8 or uint16, got {arr.dtype}')
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    Image.fromarray(arr).save(path)
+
+
+def rgb2id(rgb):
+    """COCO-panoptic segment id ``R + 256 G + 65536 B`` of an ``(H, W, 3)`` array, as int64."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise ValueError(f'rgb2id needs an (H, W, 3) array, got shape {rgb.shape}')
+    rgb = rgb.astype(np.uint32)
+    return (rgb[..., 0] + (rgb[..., 1] << 8) + (rgb[..., 2] << 16)).astype(np.int64)
+
+
+def id2rgb(ids):
+    """Inverse of :func:`rgb2id`: uint8 ``(H, W, 3)`` colours of segment ids below 2**24."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= 1 << 24):
+        raise ValueError('COCO-panoptic segment ids must lie in [0, 2**24)')
+    return np.stack([ids & 255, (ids >> 8) & 255, (ids >> 16) & 255], axis=-1).astype(np.uint8)
+
+
+def load_json(path):
+    """Load a JSON file, raising :class:`FormatError` naming the file when it is missing or
+    malformed."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FormatError(f'{path}: file not found')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise FormatError(f'{path}: not valid JSON ({err})') from err
+
+
+def dump_json(path, obj):
+    """Write ``obj`` as JSON, creating parent folders."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(obj, f)
+
+
+def check_label_map(arr, ndim, path=None):
+    """Check a decoder input is an integer array of ``ndim`` dims (3 means ``(H, W, 3)``)."""
+    arr = np.asarray(arr)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise FormatError(f'{_where(path)}: label map has dtype {arr.dtype}, expected integers')
+    if arr.ndim != ndim or (ndim == 3 and arr.shape[-1] != 3):
+        want = '(H, W, 3)' if ndim == 3 else '(H, W)'
+        raise FormatError(f'{_where(path)}: label map has shape {arr.shape}, expected {want}')
+    return arr.astype(np.int64)
+
+
+def check_cat_inst(cat, inst, path):
+    """Check a writer's ``(cat, inst)`` pair (official category ids, -1 void; track ids)."""
+    cat = np.asarray(cat, dtype=np.int64)
+    inst = np.asarray(inst, dtype=np.int64)
+    if cat.ndim != 2 or cat.shape != inst.shape:
+        raise ValueError(f'{path}: cat {cat.shape} and inst {inst.shape} must be equal 2-D shapes')
+    if cat.size and (cat.min() < -1 or inst.min() < 0):
+        raise ValueError(f'{path}: category ids must be >= -1 (void) and instance ids >= 0')
+    return cat, inst

@@ -1,0 +1,3 @@
+from .visualization_hook import VideoPanopticVisualizationHook
+
+__all__ = ['VideoPanopticVisualizationHook']

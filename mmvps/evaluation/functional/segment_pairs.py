@@ -1,0 +1,132 @@
+"""One vectorised count per frame: the pixel overlap of every (GT segment, predicted segment) pair.
+
+Everything the panoptic metrics need (segment areas, void and crowd overlaps, the semantic
+confusion of STQ) is a sum over these pairs, so PQ, every VPQ window and STQ are computed from
+the same few dozen numbers per frame instead of re-reading the pixels.
+
+A segment is named by a *code* ``sem << 32 | inst`` (int64). Codes are canonical: void (any
+``sem >= num_classes``) is ``(num_classes, 0)`` and stuff has instance 0, so codes compare
+across frames (a stuff class or a track has one code per video).
+"""
+import numpy as np
+
+CODE_SHIFT = 32
+INST_MASK = (1 << CODE_SHIFT) - 1
+_INT64_LIMIT = 1 << 63
+
+
+def code_sem(codes):
+    """Semantic label of segment codes."""
+    return codes >> CODE_SHIFT
+
+
+def code_inst(codes):
+    """Instance id of segment codes."""
+    return codes & INST_MASK
+
+
+def _check_map(arr, what, where):
+    """``arr`` as an integer array with its (min, max); raises on a non-integer map."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in 'iu':
+        raise TypeError(f'{where}: the {what} map must hold integers, got dtype {arr.dtype}')
+    if arr.size == 0:
+        raise ValueError(f'{where}: the {what} map is empty')
+    lo, hi = arr.min(), arr.max()
+    if arr.dtype == np.uint64:
+        arr = arr.astype(np.int64) if hi < _INT64_LIMIT else arr
+    return arr, int(lo), int(hi)
+
+
+def _raw_keys(sem, inst, sem_span):
+    """Per-pixel key ``inst * sem_span + sem`` (int64)."""
+    key = np.multiply(inst, sem_span, dtype=np.int64)
+    key += sem
+    return key
+
+
+def count_segment_pairs(gt_sem, gt_inst, pred_sem, pred_inst, num_classes, isthing, void,
+                        where='frame'):
+    """Overlap counts of the (GT segment, predicted segment) pairs of one frame.
+
+    Args:
+        gt_sem, gt_inst, pred_sem, pred_inst (np.ndarray): integer maps of one shape. Semantic
+            labels are ``0..num_classes-1``; GT void is ``void``, predicted void is ``void`` or
+            ``num_classes``. Instance ids are >= 0 and ignored on stuff and void.
+        num_classes (int): number of classes C.
+        isthing (np.ndarray): bool, ``isthing[c]`` for ``c`` in ``0..C`` (``C`` = void, False).
+        void (int): the void label (>= C).
+        where (str): names the frame in error messages.
+
+    Returns:
+        tuple[np.ndarray]: ``(gt_codes, pred_codes, counts)``, one entry per overlapping pair
+        (a pair may repeat when raw labels collapse to one canonical code; consumers sum).
+    """
+    maps = []
+    for arr, what in ((gt_sem, 'ground-truth semantic'), (gt_inst, 'ground-truth instance'),
+                      (pred_sem, 'predicted semantic'), (pred_inst, 'predicted instance')):
+        arr, lo, hi = _check_map(arr, what, where)
+        if lo < 0:
+            raise ValueError(f'{where}: the {what} map has a negative value {lo}')
+        if 'semantic' in what and hi > max(void, num_classes):
+            raise ValueError(f'{where}: the {what} map has label {hi}, neither a class '
+                             f'(0..{num_classes - 1}) nor void ({void})')
+        if 'instance' in what and hi > INST_MASK:
+            raise ValueError(f'{where}: the {what} map has instance id {hi} >= 2**32')
+        maps.append((arr, hi))
+    (gs, gs_hi), (gi, gi_hi), (ps, ps_hi), (pi, pi_hi) = maps
+    if not gs.shape == gi.shape == ps.shape == pi.shape:
+        raise ValueError(f'{where}: the maps differ in shape: ground truth {gs.shape} / '
+                         f'{gi.shape}, prediction {ps.shape} / {pi.shape}')
+
+    g_span, p_span = gs_hi + 1, ps_hi + 1
+    pred_range = p_span * (pi_hi + 1)
+    if g_span * (gi_hi + 1) * pred_range < _INT64_LIMIT:
+        # One key per pixel for the whole (gt label, gt id, pred label, pred id) tuple.
+        key = _raw_keys(gs, gi, g_span)
+        key *= pred_range
+        key += _raw_keys(ps, pi, p_span)
+        keys, counts = np.unique(key, return_counts=True)
+        g_key, p_key = np.divmod(keys, pred_range)
+    else:  # ids too large to pack: compact each side first
+        g_uniq, g_idx = np.unique(_raw_keys(gs, gi, g_span), return_inverse=True)
+        p_uniq, p_idx = np.unique(_raw_keys(ps, pi, p_span), return_inverse=True)
+        keys, counts = np.unique(g_idx.ravel() * len(p_uniq) + p_idx.ravel(),
+                                 return_counts=True)
+        g_key, p_key = g_uniq[keys // len(p_uniq)], p_uniq[keys % len(p_uniq)]
+
+    g_inst, g_sem = np.divmod(g_key, g_span)
+    p_inst, p_sem = np.divmod(p_key, p_span)
+    bad = (g_sem >= num_classes) & (g_sem != void)
+    if bad.any():
+        raise ValueError(f'{where}: the ground-truth semantic map has label {g_sem[bad][0]}, '
+                         f'neither a class (0..{num_classes - 1}) nor void ({void})')
+    bad = (p_sem > num_classes) & (p_sem != void)
+    if bad.any():
+        raise ValueError(f'{where}: the predicted semantic map has label {p_sem[bad][0]}, '
+                         f'neither a class (0..{num_classes - 1}) nor void ({num_classes} or '
+                         f'{void})')
+    return (canonical_codes(g_sem, g_inst, num_classes, isthing),
+            canonical_codes(p_sem, p_inst, num_classes, isthing), counts)
+
+
+def canonical_codes(sem, inst, num_classes, isthing):
+    """Segment codes with void mapped to ``(C, 0)`` and stuff instances dropped."""
+    sem = np.minimum(sem, num_classes)
+    inst = np.where(isthing[sem], inst, 0)
+    return (sem << CODE_SHIFT) | inst
+
+
+def sum_by_code(codes, values):
+    """``(unique codes, summed values)``; sums are float64 (exact below 2**53)."""
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    return uniq, np.bincount(inverse, weights=values, minlength=len(uniq))
+
+
+def sum_by_pair(codes_a, codes_b, values):
+    """``(codes a, codes b, summed values)`` over the unique ``(a, b)`` pairs."""
+    uniq_a, idx_a = np.unique(codes_a, return_inverse=True)
+    uniq_b, idx_b = np.unique(codes_b, return_inverse=True)
+    pairs, inverse = np.unique(idx_a * len(uniq_b) + idx_b, return_inverse=True)
+    sums = np.bincount(inverse, weights=values, minlength=len(pairs))
+    return uniq_a[pairs // len(uniq_b)], uniq_b[pairs % len(uniq_b)], sums

@@ -1,0 +1,180 @@
+"""Streaming accumulator of VSPW's semantic metrics: mIoU and video consistency VC_n.
+
+mIoU (VSPW ``evaluator_test.py``): one C x C confusion matrix over all frames, GT void dropped,
+mean IoU over the classes present in the GT. Predictions must be classes ``0..C-1`` there (the
+official evaluator cannot score anything else), otherwise mIoU is None.
+
+VC_n (VSPW ``VC_perclip.py``): for a window of n consecutive frames, G = pixels whose GT label
+is the same in all n frames (void included), P = pixels whose prediction is the same in all n
+frames; VC = |G and P| / |G|. Windows start at 0 .. T-n-1 (the official loop skips the last
+full window; ``vc_include_last_window`` adds it), mVC_n = NaN-mean over the windows of every
+video. Instead of keeping n frames, each pixel keeps the frame where its current run of equal
+labels started: a pixel is constant over the window starting at i iff its run started <= i, so
+every n is answered from two int32 maps per video.
+"""
+from fractions import Fraction
+
+import numpy as np
+
+
+class VideoSemSegAccumulator:
+    """mIoU and mVC_n of video semantic segmentation (VSPW).
+
+    Args:
+        num_classes (int): number of classes C (labels ``0..C-1``).
+        void (int): GT ignore label (>= C).
+        vc_windows (Sequence[int]): the n of VC_n.
+        vc_include_last_window (bool): also count the last full window of each video (the
+            official script skips it; published numbers do too).
+
+    :meth:`update` takes a video's frames in order; a new video name closes the previous one.
+    """
+
+    def __init__(self, num_classes, void=255, vc_windows=(8, 16), vc_include_last_window=False):
+        if num_classes < 1 or void < num_classes:
+            raise ValueError(f'need num_classes >= 1 and a void label >= num_classes, got '
+                             f'num_classes={num_classes}, void={void}')
+        self.num_classes = int(num_classes)
+        self.void = int(void)
+        self.vc_windows = tuple(sorted(set(int(n) for n in vc_windows)))
+        if self.vc_windows and self.vc_windows[0] < 2:
+            raise ValueError(f'VC window sizes must be >= 2, got {vc_windows}')
+        self.vc_include_last_window = bool(vc_include_last_window)
+        self._confusion = np.zeros((num_classes, num_classes), np.int64)
+        self._unscorable = 0  # labelled GT pixels predicted outside 0..C-1
+        self._vc_sum = {n: Fraction(0) for n in self.vc_windows}  # exact sum of window VCs
+        self._vc_count = {n: 0 for n in self.vc_windows}
+        self._closed = set()
+        self._video = None
+        self._reset_video()
+
+    def _reset_video(self):
+        self._frame_index = 0
+        self._last_gt = self._last_pred = None
+        self._gt_run_start = self._pred_run_start = None
+        self._pending = {}  # n -> (|G and P|, |G|) of the window ending at the last frame
+
+    def update(self, video_name, gt_sem, pred_sem):
+        """Add the next frame of ``video_name``."""
+        if video_name != self._video:
+            if video_name in self._closed:
+                raise ValueError(f'video {video_name!r} was already closed: the frames of a '
+                                 f'video must be given consecutively')
+            self.finish()
+            self._video = video_name
+        where = f'video {video_name!r} frame {self._frame_index}'
+        gt, pred = np.asarray(gt_sem), np.asarray(pred_sem)
+        for arr, what in ((gt, 'ground-truth'), (pred, 'predicted')):
+            if arr.dtype.kind not in 'iu':
+                raise TypeError(f'{where}: the {what} map must hold integers, got {arr.dtype}')
+            if arr.size == 0 or arr.min() < 0:
+                raise ValueError(f'{where}: the {what} map is empty or has negative labels')
+        if gt.shape != pred.shape:
+            raise ValueError(f'{where}: ground truth {gt.shape} and prediction {pred.shape} '
+                             f'differ in shape')
+        self._add_confusion(gt, pred, where)
+        if self.vc_windows:
+            self._add_consistency(gt, pred, where)
+        self._frame_index += 1
+
+    def _add_confusion(self, gt, pred, where):
+        num_classes = self.num_classes
+        gt_max = int(gt.max())
+        if gt_max > max(self.void, num_classes - 1):
+            raise ValueError(f'{where}: ground-truth label {gt_max} is neither a class '
+                             f'(0..{num_classes - 1}) nor void ({self.void})')
+        pred = np.minimum(pred, num_classes)  # every prediction outside the classes is one column
+        key = gt.astype(np.int64) * (num_classes + 1)
+        key += pred
+        counts = np.bincount(key.ravel(), minlength=(gt_max + 1) * (num_classes + 1))
+        counts = counts.reshape(gt_max + 1, num_classes + 1)
+        stray = np.flatnonzero(counts[num_classes:].sum(1))
+        stray = stray[stray + num_classes != self.void]
+        if len(stray):
+            raise ValueError(f'{where}: ground-truth label {stray[0] + num_classes} is neither '
+                             f'a class (0..{num_classes - 1}) nor void ({self.void})')
+        labelled = counts[:num_classes]
+        self._confusion[:len(labelled)] += labelled[:, :num_classes]
+        self._unscorable += int(labelled[:, num_classes].sum())
+
+    def _add_consistency(self, gt, pred, where):
+        t = self._frame_index
+        if t == 0:
+            self._gt_run_start = np.zeros(gt.shape, np.int32)
+            self._pred_run_start = np.zeros(gt.shape, np.int32)
+        else:
+            if gt.shape != self._last_gt.shape:
+                raise ValueError(f'{where}: frame size {gt.shape} differs from the previous '
+                                 f'frame {self._last_gt.shape}')
+            np.copyto(self._gt_run_start, t, where=gt != self._last_gt)
+            np.copyto(self._pred_run_start, t, where=pred != self._last_pred)
+        self._last_gt, self._last_pred = gt.copy(), pred.copy()
+
+        both_start = None
+        for n in self.vc_windows:
+            if n in self._pending:  # a later frame exists: that window is not the last one
+                self._commit(n, self._pending.pop(n))
+            start = t - n + 1
+            if start < 0:
+                continue
+            if both_start is None:
+                both_start = np.maximum(self._gt_run_start, self._pred_run_start)
+            self._pending[n] = (int(np.count_nonzero(both_start <= start)),
+                                int(np.count_nonzero(self._gt_run_start <= start)))
+
+    def _commit(self, n, window):
+        consistent, gt_constant = window
+        if gt_constant:  # 0 / 0 is NaN in the official script and left out of the mean
+            self._vc_sum[n] += Fraction(consistent / gt_constant)
+            self._vc_count[n] += 1
+
+    def finish(self):
+        """Close the open video."""
+        if self._video is None:
+            return
+        if self.vc_include_last_window:
+            for n, window in self._pending.items():
+                self._commit(n, window)
+        self._closed.add(self._video)
+        self._video = None
+        self._reset_video()
+
+    def merge(self, other):
+        """Add the statistics of ``other`` (same settings, other videos)."""
+        for name in ('num_classes', 'void', 'vc_windows', 'vc_include_last_window'):
+            if getattr(self, name) != getattr(other, name):
+                raise ValueError(f'cannot merge accumulators with different {name}: '
+                                 f'{getattr(self, name)!r} vs {getattr(other, name)!r}')
+        self.finish()
+        other.finish()
+        shared = self._closed & other._closed
+        if shared:
+            raise ValueError(f'cannot merge accumulators that both hold the videos '
+                             f'{sorted(shared)}')
+        self._confusion += other._confusion
+        self._unscorable += other._unscorable
+        for n in self.vc_windows:
+            self._vc_sum[n] += other._vc_sum[n]
+            self._vc_count[n] += other._vc_count[n]
+        self._closed |= other._closed
+        return self
+
+    def compute(self):
+        """Closes the open video and returns ``{'mIoU', 'mVC<n>' per n, 'per_class_IoU'}``
+        (fractions; ``per_class_IoU`` is a list with None for classes absent from the GT).
+        mIoU and every per-class IoU are None when a labelled pixel was predicted outside ``0..C-1`` or nothing was
+        labelled; mVC_n is None without any window."""
+        self.finish()
+        conf = self._confusion
+        inter = np.diag(conf).astype(np.float64)
+        gt_area = conf.sum(1)
+        union = gt_area + conf.sum(0) - np.diag(conf)
+        present = gt_area > 0
+        per_class = [float(i / u) if p else None for i, u, p in zip(inter, union, present)]
+        scorable = self._unscorable == 0 and present.any()
+        result = dict(mIoU=float(np.mean(inter[present] / union[present])) if scorable else None)
+        for n in self.vc_windows:
+            count = self._vc_count[n]
+            result[f'mVC{n}'] = float(self._vc_sum[n] / count) if count else None
+        result['per_class_IoU'] = per_class if scorable else [None] * self.num_classes
+        return result

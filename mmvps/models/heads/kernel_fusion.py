@@ -1,0 +1,87 @@
+"""Kernel fusion of Video K-Net (Sec. 3.2, "Learning to Fuse Kernels")."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_norm_layer
+from mmcv.cnn.bricks.transformer import FFN, MultiheadAttention
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmvps.registry import MODELS
+from .kernel_update_head import assemble_group_features
+
+
+@MODELS.register_module()
+class KernelFusion(BaseModule):
+    """Fuse the previous frame's kernels into the current ones at the start of K-Net's last stage.
+
+    1. kernel update of the previous kernels on the current frame (K-Net's step 2): their masks
+       on the current features (``mask_fc(K_prev) . F``), group feature assembling under those
+       masks, and the adaptive kernel update (:class:`KernelUpdator`). The paper finds this step
+       essential: objects move and change scale between frames, so the previous kernels are
+       first re-weighted by what they see now;
+    2. fusion: multi-head attention with the current kernels as queries and the updated previous
+       kernels as keys and values (plus the identity), then an FFN, each followed by LayerNorm.
+
+    Args:
+        in_channels (int): kernel and feature channels ``C``.
+        num_heads (int): heads of the attention.
+        feedforward_channels (int): hidden channels of the FFN.
+        num_ffn_fcs (int): FC layers of the FFN.
+        dropout (float): dropout of attention and FFN.
+        ffn_act_cfg (dict): activation of the FFN.
+        kernel_updator_cfg (dict): the adaptive kernel update (K-Net's ``KernelUpdator``).
+        init_cfg (dict, optional): initialization config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 256,
+                 num_heads: int = 8,
+                 feedforward_channels: int = 2048,
+                 num_ffn_fcs: int = 2,
+                 dropout: float = 0.0,
+                 ffn_act_cfg: dict = dict(type='ReLU', inplace=True),
+                 kernel_updator_cfg: dict = dict(
+                     type='KernelUpdator', in_channels=256, feat_channels=256),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = in_channels
+        self.mask_fc = nn.Linear(in_channels, in_channels)
+        self.kernel_updator = MODELS.build(kernel_updator_cfg)
+        self.attention = MultiheadAttention(
+            in_channels, num_heads, attn_drop=dropout, proj_drop=dropout, batch_first=True)
+        self.attention_norm = build_norm_layer(dict(type='LN'), in_channels)[1]
+        self.ffn = FFN(
+            in_channels,
+            feedforward_channels,
+            num_ffn_fcs,
+            act_cfg=ffn_act_cfg,
+            ffn_drop=dropout)
+        self.ffn_norm = build_norm_layer(dict(type='LN'), in_channels)[1]
+
+    def update_previous(self, previous_kernels: Tensor, feats: Tensor) -> Tensor:
+        """Kernel update of ``[B, M, C]`` previous kernels on the current ``[B, C, h, w]``
+        features."""
+        masks = torch.einsum('bmc,bchw->bmhw', self.mask_fc(previous_kernels), feats)
+        return self.kernel_updator(assemble_group_features(masks, feats), previous_kernels)
+
+    def forward(self, kernels: Tensor, previous_kernels: Tensor, feats: Tensor) -> Tensor:
+        """Args:
+            kernels (Tensor): ``[B, K, C]`` current kernels entering the last stage.
+            previous_kernels (Tensor): ``[B, M, C]`` last-stage kernels of the previous
+                (training: reference) frame.
+            feats (Tensor): ``[B, C, h, w]`` features of the current frame.
+
+        Returns:
+            Tensor: ``[B, K, C]`` fused kernels.
+        """
+        if kernels.dim() != 3 or previous_kernels.dim() != 3 or \
+                kernels.shape[0] != previous_kernels.shape[0] or \
+                {kernels.shape[2], previous_kernels.shape[2]} != {self.in_channels}:
+            raise ValueError(f'KernelFusion expects [B, K, {self.in_channels}] kernels and '
+                             f'previous kernels, got {tuple(kernels.shape)} and '
+                             f'{tuple(previous_kernels.shape)}')
+        updated = self.update_previous(previous_kernels, feats)
+        fused = self.attention_norm(self.attention(query=kernels, key=updated, value=updated))
+        return self.ffn_norm(self.ffn(fused))

@@ -1,0 +1,334 @@
+"""K-Net's cascade of kernel update stages, its training targets and panoptic inference."""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule, ModuleList
+from mmengine.structures import InstanceData, PixelData
+from torch import Tensor
+
+from mmvps.registry import MODELS, TASK_UTILS
+from mmvps.structures import INSTANCE_OFFSET
+from .panoptic_kernel_targets import get_kernel_targets, suppress_ignored
+
+StageOutput = Tuple[Tensor, Tensor, Tensor]
+
+
+@MODELS.register_module()
+class KernelIterHead(BaseModule):
+    """Refine the initial kernels through ``num_stages`` :class:`KernelUpdateHead` stages.
+
+    Kernels are ordered ``num_proposals`` thing kernels, then one kernel per stuff class. Every
+    stage is supervised (Hungarian assignment of thing kernels per stage, fixed stuff kernels).
+    Video K-Net's kernel fusion plugs in at the start of the last stage: when the head has a
+    ``kernel_fusion`` module and ``previous_kernels`` are given, the last stage's input kernels
+    become ``kernel_fusion(kernels, previous_kernels, feats)``.
+
+    Panoptic inference (``test_cfg``) follows K-Net:
+
+    * ``merge_mode='thing_first'``: thing kernels scored by their best thing class; those with
+      score >= ``instance_score_thr`` (at most ``max_per_img``) are pasted by decreasing score,
+      a mask (sigmoid > ``mask_thr``) losing more than ``overlap_thr`` of its area to earlier
+      segments is dropped, otherwise only its free part is kept; then stuff masks
+      (score >= ``stuff_score_thr``) fill free pixels by decreasing score when at least
+      ``stuff_min_area`` of them are free. The rest is void.
+    * ``merge_mode='joint'`` (Video K-Net's "mixed order"): every kept thing and stuff mask
+      competes per pixel by ``score * sigmoid``; a segment keeps the pixels it wins where its own
+      sigmoid > ``mask_thr`` and is dropped when it loses more than ``overlap_thr`` of its mask
+      (things) or keeps less than ``stuff_min_area`` pixels (stuff).
+
+    Args:
+        num_stages (int): kernel update stages.
+        stage_loss_weights (Sequence[float]): loss weight of each stage.
+        num_proposals (int): thing kernels ``N``.
+        num_thing_classes (int): thing classes.
+        num_stuff_classes (int): stuff classes (one kernel each).
+        mask_head (dict | list[dict]): :class:`KernelUpdateHead` config, one for all stages or
+            one per stage.
+        kernel_fusion (dict, optional): Video K-Net kernel fusion module, called as
+            ``kernel_fusion(kernels [B, K, C], previous_kernels, feats [B, C, h, w])``.
+        train_cfg (dict | list[dict], optional): ``assigner`` and ``sampler`` of each stage.
+        test_cfg (dict, optional): panoptic inference settings (see above), updating
+            ``default_test_cfg`` (K-Net's COCO values).
+        init_cfg (dict, optional): initialization config.
+    """
+
+    default_test_cfg = dict(
+        max_per_img=100,
+        mask_thr=0.5,
+        instance_score_thr=0.3,
+        stuff_score_thr=0.05,
+        overlap_thr=0.6,
+        stuff_min_area=4096,
+        merge_mode='thing_first')
+
+    def __init__(self,
+                 num_stages: int = 3,
+                 stage_loss_weights: Sequence[float] = (1, 1, 1),
+                 num_proposals: int = 100,
+                 num_thing_classes: int = 80,
+                 num_stuff_classes: int = 53,
+                 mask_head: Union[dict, List[dict]] = dict(type='KernelUpdateHead'),
+                 kernel_fusion: Optional[dict] = None,
+                 train_cfg: Optional[Union[dict, List[dict]]] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(stage_loss_weights) != num_stages:
+            raise ValueError(f'{len(stage_loss_weights)} stage loss weights for {num_stages} '
+                             'stages')
+        self.num_stages = num_stages
+        self.stage_loss_weights = stage_loss_weights
+        self.num_proposals = num_proposals
+        self.num_thing_classes = num_thing_classes
+        self.num_stuff_classes = num_stuff_classes
+        self.num_classes = num_thing_classes + num_stuff_classes
+        mask_heads = mask_head if isinstance(mask_head, list) else [mask_head] * num_stages
+        if len(mask_heads) != num_stages:
+            raise ValueError(f'{len(mask_heads)} mask_head configs for {num_stages} stages')
+        self.mask_head = ModuleList([MODELS.build(cfg) for cfg in mask_heads])
+        for stage, head in enumerate(self.mask_head):
+            if head.num_classes != self.num_classes:
+                raise ValueError(f'stage {stage} predicts {head.num_classes} classes, the head '
+                                 f'has {num_thing_classes} thing + {num_stuff_classes} stuff')
+        self.kernel_fusion = MODELS.build(kernel_fusion) if kernel_fusion is not None else None
+        self.train_cfg = train_cfg
+        self.test_cfg = {**self.default_test_cfg, **(test_cfg or {})}
+        if train_cfg is not None:
+            stage_cfgs = train_cfg if isinstance(train_cfg, list) else [train_cfg] * num_stages
+            self.assigners = [TASK_UTILS.build(cfg['assigner']) for cfg in stage_cfgs]
+            self.samplers = [
+                TASK_UTILS.build(cfg['sampler'], default_args=dict(context=self))
+                for cfg in stage_cfgs
+            ]
+
+    def forward(self,
+                feats: Tensor,
+                kernels: Tensor,
+                mask_preds: Tensor,
+                previous_kernels: Optional[Tensor] = None) -> List[StageOutput]:
+        """Run the stages.
+
+        Args:
+            feats (Tensor): ``[B, C, h, w]`` features from :class:`ConvKernelHead`.
+            kernels (Tensor): ``[B, K, C]`` initial kernels.
+            mask_preds (Tensor): ``[B, K, h, w]`` initial mask logits.
+            previous_kernels (Tensor, optional): kernels of the previous frame, passed to
+                ``kernel_fusion`` at the start of the last stage (ignored without it).
+
+        Returns:
+            list[tuple]: per stage ``(cls_scores [B, K, num_classes], mask_preds [B, K, h, w],
+            kernels [B, K, C])``, logits.
+        """
+        outputs = []
+        for stage, head in enumerate(self.mask_head):
+            if (stage == self.num_stages - 1 and self.kernel_fusion is not None
+                    and previous_kernels is not None):
+                kernels = self.kernel_fusion(kernels, previous_kernels, feats)
+            cls_scores, mask_preds, kernels = head(feats, kernels, mask_preds)
+            outputs.append((cls_scores, mask_preds, kernels))
+        return outputs
+
+    def loss(self,
+             feats: Tensor,
+             kernels: Tensor,
+             mask_preds: Tensor,
+             batch_gt_instances: List[InstanceData],
+             previous_kernels: Optional[Tensor] = None) -> Tuple[dict, List[InstanceData]]:
+        """Losses of every stage, and what association learning needs of the last one.
+
+        Args:
+            feats, kernels, mask_preds, previous_kernels: as in :meth:`forward`.
+            batch_gt_instances (list[InstanceData]): ``get_panoptic_gt`` of each image.
+
+        Returns:
+            tuple: ``losses`` (``s{i}.loss_cls``, ``s{i}.loss_mask``, ``s{i}.loss_dice``) and, per
+            image, an ``InstanceData`` with one row per kernel of the last stage: ``kernels``
+            ``[K, C]``, ``mask_preds`` ``[K, h, w]`` and ``cls_scores`` ``[K, num_classes]``
+            (logits, in the graph), ``assigned_gt_inds`` (index into the image's
+            ``batch_gt_instances``, -1 when unassigned) and ``assigned_instances_ids`` (GT track
+            id of the matched thing, -1 for unassigned and stuff kernels).
+        """
+        losses = dict()
+        outputs = self(feats, kernels, mask_preds, previous_kernels=previous_kernels)
+        for stage, (cls_scores, stage_masks, _) in enumerate(outputs):
+            stage_masks = torch.stack([
+                suppress_ignored(masks, gt.ignore_mask)
+                for masks, gt in zip(stage_masks, batch_gt_instances)
+            ])
+            batch_targets = [
+                get_kernel_targets(masks, scores, gt, self.assigners[stage], self.samplers[stage],
+                                   self.num_proposals, self.num_thing_classes, self.num_classes)
+                for masks, scores, gt in zip(stage_masks.detach(), cls_scores.detach(),
+                                             batch_gt_instances)
+            ]
+            stage_losses = self.mask_head[stage].loss_by_feat(cls_scores, stage_masks,
+                                                              batch_targets, batch_gt_instances)
+            for name, value in stage_losses.items():
+                losses[f's{stage}.{name}'] = value * self.stage_loss_weights[stage]
+
+        cls_scores, stage_masks, kernels = outputs[-1]
+        results = []
+        for i, (targets, gt) in enumerate(zip(batch_targets, batch_gt_instances)):
+            assigned = targets.assigned_gt_inds
+            instances_ids = torch.full_like(assigned, -1)
+            matched = assigned >= 0
+            instances_ids[matched] = gt.instances_ids[assigned[matched]]
+            results.append(
+                InstanceData(
+                    kernels=kernels[i],
+                    mask_preds=stage_masks[i],
+                    cls_scores=cls_scores[i],
+                    assigned_gt_inds=assigned,
+                    assigned_instances_ids=instances_ids))
+        return losses, results
+
+    def predict(self,
+                feats: Tensor,
+                kernels: Tensor,
+                mask_preds: Tensor,
+                batch_img_metas: List[dict],
+                previous_kernels: Optional[Tensor] = None,
+                rescale: bool = True) -> List[dict]:
+        """Panoptic segmentation of each image.
+
+        Args:
+            feats, kernels, mask_preds, previous_kernels: as in :meth:`forward`.
+            batch_img_metas (list[dict]): ``batch_input_shape``, ``img_shape`` and, to rescale,
+                ``ori_shape`` of each image.
+            rescale (bool): return maps at ``ori_shape`` (else at ``img_shape``).
+
+        Returns:
+            list[dict]: per image ``pan_results`` (``PixelData(sem_seg=[1, H, W])`` int64
+            ``label + instance_id * INSTANCE_OFFSET``, void = ``num_classes``), ``ins_results``
+            (``InstanceData`` of the kept thing segments: ``kernel_inds`` into the kernels,
+            ``labels``, ``scores``, ``instance_ids`` = their instance number in the map) and
+            ``kernels`` ``[K, C]`` of the last stage.
+        """
+        cls_scores, mask_preds, kernels = self(
+            feats, kernels, mask_preds, previous_kernels=previous_kernels)[-1]
+        results = []
+        for scores, masks, img_kernels, meta in zip(cls_scores.sigmoid(), mask_preds, kernels,
+                                                    batch_img_metas):
+            pan, segments = self.panoptic_postprocess(scores, masks, meta, rescale)
+            results.append(
+                dict(
+                    pan_results=PixelData(sem_seg=pan[None]),
+                    ins_results=segments,
+                    kernels=img_kernels))
+        return results
+
+    def panoptic_postprocess(self, scores: Tensor, mask_preds: Tensor, img_meta: dict,
+                             rescale: bool = True) -> Tuple[Tensor, InstanceData]:
+        """Paste one image's thing and stuff masks into a panoptic map.
+
+        Args:
+            scores (Tensor): ``[K, num_classes]`` class probabilities.
+            mask_preds (Tensor): ``[K, h, w]`` mask logits at the features' resolution.
+            img_meta (dict): see :meth:`predict`.
+            rescale (bool): see :meth:`predict`.
+
+        Returns:
+            tuple: the panoptic map ``[H, W]`` (int64) and the kept thing segments.
+        """
+        cfg = self.test_cfg
+        num_things, num_proposals = self.num_thing_classes, self.num_proposals
+        if num_things and num_proposals:
+            thing_scores, thing_labels = scores[:num_proposals, :num_things].max(1)
+        else:
+            thing_scores, thing_labels = scores.new_zeros(0), torch.zeros_like(scores[:0, 0]).long()
+        keep = torch.nonzero(thing_scores >= cfg['instance_score_thr']).squeeze(1)
+        keep = keep[thing_scores[keep].argsort(descending=True)][:cfg['max_per_img']]
+        stuff_range = torch.arange(self.num_stuff_classes, device=scores.device)
+        stuff_scores = scores[num_proposals + stuff_range, num_things + stuff_range]
+        stuff_keep = torch.nonzero(stuff_scores >= cfg['stuff_score_thr']).squeeze(1)
+        stuff_keep = stuff_keep[stuff_scores[stuff_keep].argsort(descending=True)]
+
+        # candidates in decreasing score within things, then stuff
+        cand_kernels = torch.cat([keep, num_proposals + stuff_keep])
+        cand_labels = torch.cat([thing_labels[keep], num_things + stuff_keep])
+        cand_scores = torch.cat([thing_scores[keep], stuff_scores[stuff_keep]])
+        probs = self._rescale_masks(mask_preds[cand_kernels], img_meta, rescale).sigmoid()
+
+        if cfg['merge_mode'] == 'thing_first':
+            segment_masks = self._merge_thing_first(probs, len(keep), cfg)
+        elif cfg['merge_mode'] == 'joint':
+            segment_masks = self._merge_joint(probs, cand_scores, len(keep), cfg)
+        else:
+            raise ValueError(f"unknown merge_mode {cfg['merge_mode']!r}: 'thing_first' or 'joint'")
+
+        pan = torch.full(probs.shape[-2:], self.num_classes, dtype=torch.long,
+                         device=probs.device)
+        thing_rows, instance_ids = [], []
+        for row, mask in segment_masks:
+            is_thing = row < len(keep)
+            instance_id = len(thing_rows) + 1 if is_thing else 0
+            pan[mask] = cand_labels[row] + instance_id * INSTANCE_OFFSET
+            if is_thing:
+                thing_rows.append(row)
+                instance_ids.append(instance_id)
+        rows = torch.tensor(thing_rows, dtype=torch.long, device=probs.device)
+        segments = InstanceData(
+            kernel_inds=cand_kernels[rows],
+            labels=cand_labels[rows],
+            scores=cand_scores[rows],
+            instance_ids=torch.tensor(instance_ids, dtype=torch.long, device=probs.device))
+        return pan, segments
+
+    @staticmethod
+    def _merge_thing_first(probs: Tensor, num_things: int, cfg: dict) -> List[Tuple[int, Tensor]]:
+        """Segments ``(candidate row, mask)`` in paste order; masks do not overlap."""
+        masks = probs > cfg['mask_thr']
+        taken = torch.zeros(probs.shape[-2:], dtype=torch.bool, device=probs.device)
+        segments = []
+        for row, mask in enumerate(masks):
+            area = mask.sum()
+            free = mask & ~taken
+            free_area = free.sum()
+            if row < num_things:
+                if area == 0 or (area - free_area) > cfg['overlap_thr'] * area:
+                    continue
+            elif free_area == 0 or free_area < cfg['stuff_min_area']:
+                continue
+            segments.append((row, free))
+            taken |= free
+        return segments
+
+    @staticmethod
+    def _merge_joint(probs: Tensor, scores: Tensor, num_things: int,
+                     cfg: dict) -> List[Tuple[int, Tensor]]:
+        """Segments ``(candidate row, mask)`` of the per-pixel ``score * sigmoid`` winners."""
+        if len(probs) == 0:
+            return []
+        masks = probs > cfg['mask_thr']
+        winner = (scores[:, None, None] * probs).argmax(0)
+        segments = []
+        for row in scores.argsort(descending=True).tolist():
+            area = masks[row].sum()
+            won = masks[row] & (winner == row)
+            won_area = won.sum()
+            if won_area == 0:
+                continue
+            if row < num_things:
+                if (area - won_area) > cfg['overlap_thr'] * area:
+                    continue
+            elif won_area < cfg['stuff_min_area']:
+                continue
+            segments.append((row, won))
+        return segments
+
+    @staticmethod
+    def _rescale_masks(mask_preds: Tensor, img_meta: dict, rescale: bool) -> Tensor:
+        """Mask logits ``[M, h, w]`` at the padded input's 1/4 -> ``ori_shape`` (or
+        ``img_shape``)."""
+        if len(mask_preds) == 0:
+            shape = img_meta['ori_shape'] if rescale else img_meta['img_shape']
+            return mask_preds.new_zeros((0, *shape[:2]))
+        masks = F.interpolate(mask_preds[None], size=img_meta['batch_input_shape'],
+                              mode='bilinear', align_corners=False)
+        img_h, img_w = img_meta['img_shape'][:2]
+        masks = masks[..., :img_h, :img_w]
+        if rescale:
+            masks = F.interpolate(masks, size=img_meta['ori_shape'][:2], mode='bilinear',
+                                  align_corners=False)
+        return masks[0]

@@ -1,0 +1,3 @@
+from .semantic_fpn import SemanticFPN
+
+__all__ = ['SemanticFPN']

@@ -1,0 +1,3 @@
+from .knet import KNet
+
+__all__ = ['KNet']

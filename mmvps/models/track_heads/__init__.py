@@ -1,0 +1,3 @@
+from .kernel_embed_head import KernelAssociationEmbedHead
+
+__all__ = ['KernelAssociationEmbedHead']

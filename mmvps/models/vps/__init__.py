@@ -1,0 +1,3 @@
+from .video_knet import VideoKNet
+
+__all__ = ['VideoKNet']

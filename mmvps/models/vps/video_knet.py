@@ -1,0 +1,212 @@
+"""Video K-Net (Li et al., CVPR 2022): K-Net kernels that segment and track."""
+from typing import List, Optional, Tuple
+
+import torch
+from mmdet.models.mot import BaseMOTModel
+from mmdet.structures import DetDataSample, TrackSampleList
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmvps.registry import MODELS
+from mmvps.structures import INSTANCE_OFFSET
+from ..heads.panoptic_kernel_targets import get_panoptic_gt
+
+
+@MODELS.register_module()
+class VideoKNet(BaseMOTModel):
+    """Video K-Net: a K-Net detector whose last-stage kernels also track (Fig. 4).
+
+    Training (Sec. 3.2-3.3) takes a key frame and one reference frame. Both get K-Net's
+    segmentation losses; with kernel fusion the key frame's last stage fuses the reference
+    frame's kernels. The thing kernels matched to ground truth are linked across the two frames
+    (``kernel_linking``) and embedded (``track_head``), which learns from the contrastive loss
+    (Eq. 1) and the auxiliary L2 loss (Eq. 2) on the mask-IoU samples of the matched kernels.
+
+    Inference is online, one frame per call (mmdet's MOT test style; the state resets when
+    ``frame_id == 0`` or the video changes): K-Net pastes the panoptic map (fusing the previous
+    frame's kernels), the kernels of the kept thing segments are linked to those kept in the
+    previous frame and embedded, and :class:`QuasiDenseKernelTracker` turns them into track ids
+    written into the map. Only the previous frame's kernels and the tracker's bounded memory
+    are kept between frames.
+
+    Args:
+        detector (dict): :class:`KNet` config (its ``kernel_iter_head`` may hold a
+            ``kernel_fusion``).
+        track_head (dict): :class:`KernelAssociationEmbedHead` config.
+        tracker (dict): :class:`QuasiDenseKernelTracker` config.
+        kernel_linking (dict, optional): :class:`KernelLinking` config; None disables linking.
+        data_preprocessor (dict, optional): mmdet ``TrackDataPreprocessor`` config.
+        init_cfg (dict, optional): initialization config.
+    """
+
+    def __init__(self,
+                 detector: dict,
+                 track_head: dict,
+                 tracker: dict,
+                 kernel_linking: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.detector = MODELS.build(detector)
+        self.track_head = MODELS.build(track_head)
+        self.kernel_linking = MODELS.build(kernel_linking) if kernel_linking else None
+        self.tracker = MODELS.build(tracker)
+        self.num_proposals = self.detector.kernel_iter_head.num_proposals
+        self.with_kernel_fusion = self.detector.kernel_iter_head.kernel_fusion is not None
+        self._reset_online_state()
+
+    def _reset_online_state(self, video: Optional[str] = None) -> None:
+        """Forget the previous frame (kernels of the fusion and of the linking) and the
+        tracklets."""
+        self.tracker.reset()
+        self._video = video
+        self._previous_kernels = None
+        self._previous_thing_kernels = None
+
+    def link_and_embed(self, kernels: Tensor, ref_kernels: Optional[Tensor]) -> Tensor:
+        """Association embeddings of ``[S, C]`` thing kernels linked to ``[M, C]`` kernels of
+        the reference (previous) frame."""
+        if self.kernel_linking is not None:
+            kernels = self.kernel_linking(kernels, ref_kernels)
+        return self.track_head(kernels)
+
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList, **kwargs) -> dict:
+        """Segmentation losses of the key and reference frames plus the association losses.
+
+        Args:
+            inputs (Tensor): ``[B, 2, 3, H, W]`` images.
+            data_samples (list[TrackDataSample]): one key and one reference frame each
+                (``key_frames_inds`` / ``ref_frames_inds``) with ``gt_instances`` (labels, masks,
+                instances_ids) and ``gt_sem_seg``.
+        """
+        if inputs.dim() != 5:
+            raise ValueError(f'VideoKNet.loss expects [B, T, 3, H, W] inputs, got '
+                             f'{tuple(inputs.shape)}')
+        key_inds, ref_inds, key_samples, ref_samples = [], [], [], []
+        for sample in data_samples:
+            if len(sample.key_frames_inds) != 1 or len(sample.ref_frames_inds) != 1:
+                names = [frame.metainfo.get('img_path') for frame in sample]
+                raise ValueError(f'VideoKNet trains on one key and one reference frame, got '
+                                 f'key_frames_inds={sample.key_frames_inds} and '
+                                 f'ref_frames_inds={sample.ref_frames_inds} for {names}')
+            key_inds.append(sample.key_frames_inds[0])
+            ref_inds.append(sample.ref_frames_inds[0])
+            key_samples.append(sample.get_key_frames()[0])
+            ref_samples.append(sample.get_ref_frames()[0])
+        batch = torch.arange(len(inputs), device=inputs.device)
+        key_imgs = inputs[batch, torch.as_tensor(key_inds, device=inputs.device)]
+        ref_imgs = inputs[batch, torch.as_tensor(ref_inds, device=inputs.device)]
+
+        ref_losses, ref_results = self.detector.loss_and_kernels(ref_imgs, ref_samples)
+        previous_kernels = torch.stack([res.kernels for res in ref_results]) \
+            if self.with_kernel_fusion else None
+        losses, key_results = self.detector.loss_and_kernels(
+            key_imgs, key_samples, previous_kernels=previous_kernels)
+        losses.update({f'ref_{name}': value for name, value in ref_losses.items()})
+        losses.update(self._association_loss(key_results, ref_results, key_samples, ref_samples))
+        return losses
+
+    def _association_loss(self, key_results: List[InstanceData], ref_results: List[InstanceData],
+                          key_samples: List[DetDataSample],
+                          ref_samples: List[DetDataSample]) -> dict:
+        embeds, labels, ids = {'key': [], 'ref': []}, {'key': [], 'ref': []}, \
+            {'key': [], 'ref': []}
+        for key_res, ref_res, key_sample, ref_sample in zip(key_results, ref_results,
+                                                            key_samples, ref_samples):
+            frames = dict(key=self._thing_samples(key_res, key_sample),
+                          ref=self._thing_samples(ref_res, ref_sample))
+            for name, other in (('key', 'ref'), ('ref', 'key')):
+                kernels, matched_kernels, sample_labels, sample_ids = frames[name]
+                embeds[name].append(self.link_and_embed(kernels, frames[other][1]))
+                labels[name].append(sample_labels)
+                ids[name].append(sample_ids)
+        return self.track_head.loss(embeds['key'], embeds['ref'], labels['key'], ids['key'],
+                                    labels['ref'], ids['ref'])
+
+    def _thing_samples(self, result: InstanceData,
+                       data_sample: DetDataSample) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """One frame's association samples among its thing kernels matched to a GT track:
+        ``(sample kernels [S, C], all matched thing kernels [M, C], GT labels [S], GT track ids
+        [S] (0 for negative samples))``."""
+        thing = slice(0, self.num_proposals)
+        mask_preds = result.mask_preds[thing]
+        gt = get_panoptic_gt(data_sample, self.detector.num_thing_classes,
+                             self.detector.num_stuff_classes, mask_preds.shape[-2:])
+        assigned = torch.where(result.assigned_instances_ids[thing] > 0,
+                               result.assigned_gt_inds[thing], -1)
+        kernels = result.kernels[thing]
+        inds, gt_inds = self.track_head.sample_kernels(mask_preds, gt.masks, assigned)
+        is_object = gt_inds >= 0
+        safe_inds = gt_inds.clamp(min=0)
+        labels = torch.where(is_object, gt.labels[safe_inds], -1)
+        ids = torch.where(is_object, gt.instances_ids[safe_inds], 0)
+        return kernels[inds], kernels[assigned >= 0], labels, ids
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: TrackSampleList,
+                rescale: bool = True,
+                **kwargs) -> TrackSampleList:
+        """Segment and track the frames of one sample in order (usually one frame per call).
+
+        Each frame's data sample gets ``pred_panoptic_seg`` (``PixelData(sem_seg=[1, H, W])``,
+        ``label + track_id * INSTANCE_OFFSET``, thing track ids >= 1, stuff 0, void =
+        ``num_classes``) and ``pred_track_instances`` (``labels``, ``scores``, ``instances_id``
+        of the kept thing segments).
+        """
+        if inputs.dim() != 5 or inputs.size(0) != 1 or len(data_samples) != 1:
+            raise ValueError(f'VideoKNet.predict takes one video sample per call ([1, T, 3, H, '
+                             f'W] inputs), got {tuple(inputs.shape)} and {len(data_samples)} '
+                             'samples')
+        track_sample = data_samples[0]
+        for t in range(len(track_sample)):
+            frame = track_sample[t]
+            frame_id = frame.metainfo['frame_id']
+            video = frame.metainfo.get('video_name')
+            if frame_id == 0 or video != self._video:
+                self._reset_online_state(video)
+            self._predict_frame(inputs[:, t].contiguous(), frame, frame_id, rescale)
+        return [track_sample]
+
+    def _predict_frame(self, img: Tensor, frame: DetDataSample, frame_id: int,
+                       rescale: bool) -> None:
+        self.detector.predict(
+            img, [frame], rescale=rescale, previous_kernels=self._previous_kernels)
+        segments = frame.pred_instances
+        kernels = frame.pred_kernels
+        thing_kernels = kernels[segments.kernel_inds]
+        embeds = self.link_and_embed(thing_kernels, self._previous_thing_kernels)
+        track_ids = self.tracker.track(embeds, segments.labels, segments.scores, frame_id)
+
+        pan = frame.pred_panoptic_seg.sem_seg
+        instances = pan // INSTANCE_OFFSET
+        instance_to_track = torch.zeros(
+            int(instances.max()) + 1, dtype=torch.long, device=pan.device)
+        instance_to_track[segments.instance_ids] = track_ids
+        frame.pred_panoptic_seg.sem_seg = pan % INSTANCE_OFFSET + \
+            instance_to_track[instances] * INSTANCE_OFFSET
+        frame.pred_track_instances = InstanceData(
+            labels=segments.labels, scores=segments.scores, instances_id=track_ids)
+        del frame.pred_instances
+        del frame.pred_kernels
+        self._previous_kernels = kernels[None] if self.with_kernel_fusion else None
+        self._previous_thing_kernels = thing_kernels
+
+    def _forward(self, inputs: Tensor, data_samples: Optional[TrackSampleList] = None,
+                 **kwargs) -> Tuple[Tensor, ...]:
+        """Network of a ``[B, T, 3, H, W]`` clip without post-processing: per frame the last
+        stage's class and mask logits and the association embeddings of all thing kernels, each
+        frame fusing and linking the previous one's kernels (as online inference does)."""
+        outputs, previous, previous_things = [], None, None
+        for t in range(inputs.size(1)):
+            kernels, feats, mask_preds = self.detector.kernel_head(
+                self.detector.extract_feat(inputs[:, t]))
+            cls_scores, mask_preds, kernels = self.detector.kernel_iter_head(
+                feats, kernels, mask_preds, previous_kernels=previous)[-1]
+            things = kernels[:, :self.num_proposals]
+            embeds = self.track_head(self.kernel_linking(things, previous_things)
+                                     if self.kernel_linking is not None else things)
+            outputs += [cls_scores, mask_preds, embeds]
+            previous = kernels if self.with_kernel_fusion else None
+            previous_things = things
+        return tuple(outputs)

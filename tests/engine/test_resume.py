@@ -1,0 +1,116 @@
+"""Resume with ``tools/train.py --resume`` on torch >= 2.6 (``torch.load`` defaults to
+``weights_only=True``): the allow-list of mmvps.utils.checkpoint_globals is exactly what mmengine
+checkpoints need, nothing else loads, and a resumed run continues bit for bit."""
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer
+from tiny_model import REPO_ROOT, make_tiny_dataset, tool_env, write_tiny_config
+
+from mmvps.utils import CHECKPOINT_GLOBALS
+
+TRAIN = str(REPO_ROOT / 'tools' / 'train.py')
+
+
+def train(*args, expect_rc=0):
+    proc = subprocess.run([sys.executable, TRAIN, *map(str, args)], env=tool_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == expect_rc, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    """An uninterrupted 6-iteration run, and the same config interrupted after iteration 3
+    (checkpoint saved, process gone) then resumed with ``--resume`` (latest checkpoint)."""
+    root = tmp_path_factory.mktemp('resume')
+    metainfo = make_tiny_dataset(root / 'data')
+    config = write_tiny_config(root / 'tiny.py', root / 'data', metainfo)
+    interrupted = root / 'tiny_interrupted.py'
+    interrupted.write_text("_base_ = './tiny.py'\n"
+                           "custom_hooks = [dict(type='InterruptTrainingHook', after_iter=3)]\n")
+    train(config, '--work-dir', root / 'full')
+    train(interrupted, '--work-dir', root / 'resumed', expect_rc=3)
+    first_part = sorted(p.name for p in (root / 'resumed').glob('*.pth'))
+    resume_log = train(config, '--work-dir', root / 'resumed', '--resume')
+    return root, first_part, resume_log
+
+
+def test_interrupted_run_resumes_and_matches_uninterrupted(runs):
+    root, first_part, resume_log = runs
+    assert first_part == ['iter_3.pth']
+    assert 'resumed epoch: 0, iter: 3' in resume_log
+    assert 'Iter(train) [4/6]' in resume_log and 'Iter(train) [3/6]' not in resume_log
+
+    full = torch.load(root / 'full' / 'iter_6.pth')
+    resumed = torch.load(root / 'resumed' / 'iter_6.pth')
+    assert full['meta']['iter'] == resumed['meta']['iter'] == 6
+    assert full['state_dict'].keys() == resumed['state_dict'].keys()
+    for name, value in full['state_dict'].items():
+        assert torch.equal(value, resumed['state_dict'][name]), name
+    # AdamW moments and step counts, and the LR schedule (warm-up, then a step at iteration 4)
+    full_state, resumed_state = full['optimizer']['state'], resumed['optimizer']['state']
+    assert full_state.keys() == resumed_state.keys() and len(full_state) == 4
+    for index, state in full_state.items():
+        for key, value in state.items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(resumed_state[index][key]))
+    assert full['param_schedulers'] == resumed['param_schedulers']
+    assert resumed['optimizer']['param_groups'][0]['lr'] == pytest.approx(0.001)
+    # the message hub continues too: losses of iterations 1-3 come from the checkpoint, 4-6
+    # from the resumed process, all equal to the uninterrupted run's
+    full_losses = full['message_hub']['log_scalars']['train/loss'].data
+    resumed_losses = resumed['message_hub']['log_scalars']['train/loss'].data
+    assert len(full_losses[0]) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(full_losses, resumed_losses))
+
+
+def _global_names(globals_list):
+    return {entry[1] if isinstance(entry, tuple) else f'{entry.__module__}.{entry.__qualname__}'
+            for entry in globals_list}
+
+
+def test_allow_list_is_exactly_what_checkpoints_hold(runs):
+    root = runs[0]
+    found = set()
+    for checkpoint in ['full/iter_3.pth', 'full/iter_6.pth', 'resumed/iter_6.pth']:
+        found |= set(torch.serialization.get_unsafe_globals_in_checkpoint(root / checkpoint))
+    allowed = _global_names(CHECKPOINT_GLOBALS)
+    # the other entries are numpy dtype classes: not pickled globals, but rebuilt objects
+    dtype_classes = {name for name in allowed if name.startswith('numpy.dtypes.')}
+    assert found == allowed - dtype_classes
+
+
+def test_checkpoint_needs_the_allow_list(runs):
+    """In a fresh process without mmvps, torch's weights_only load refuses the checkpoint."""
+    checkpoint = runs[0] / 'full' / 'iter_6.pth'
+    code = ('import torch, pickle\n'
+            f'try:\n    torch.load({str(checkpoint)!r})\n'
+            'except pickle.UnpicklingError as error:\n    print("refused", error)\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith('refused')
+
+
+class _AttributeLookup:
+    """Pickles as ``getattr(owner, name)``."""
+
+    def __init__(self, owner, name):
+        self.owner, self.name = owner, name
+
+    def __reduce__(self):
+        return getattr, (self.owner, self.name)
+
+
+@pytest.mark.parametrize('name', ['__init__', 'update', '__class__'])
+def test_getattr_allowed_only_for_history_buffer_statistics(tmp_path, name):
+    path = tmp_path / 'lookup.pth'
+    torch.save({'statistic': _AttributeLookup(HistoryBuffer, 'mean')}, path)
+    assert torch.load(path)['statistic'] is HistoryBuffer.mean
+    torch.save({'other': _AttributeLookup(HistoryBuffer, name)}, path)
+    with pytest.raises(pickle.UnpicklingError, match=f"getattr.*'{name}'"):
+        torch.load(path)
