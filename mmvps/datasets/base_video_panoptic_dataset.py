@@ -40,9 +40,9 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
     transform needs no dataset.
 
     ``filter_cfg`` (training only) takes ``filter_unannotated`` (drop frames without ground
-    truth, ``seg_map_path=None``) and ``min_size`` (drop frames whose shorter side is smaller); videos left without
-    frames are dropped and named in the log; ``video_id`` is renumbered, ``frame_id`` keeps the
-    frame's position in the whole video.
+    truth, ``seg_map_path=None``) and ``min_size`` (drop frames whose shorter side is smaller);
+    videos left without frames are dropped and named in the log; ``video_id`` is renumbered,
+    ``frame_id`` keeps the frame's position in the whole video.
     """
 
     CATEGORIES: Sequence[dict] = ()
@@ -230,7 +230,8 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
             kept.append(dict(video, video_id=video_id, images=frames, video_length=len(frames)))
         if not kept:
             raise FormatError(f'{self.source}: filter_cfg {self.filter_cfg} leaves no frame')
-        message = f'{type(self).__name__}: frames before / after filtering: {num_before} / {num_after}'
+        message = (f'{type(self).__name__}: frames before / after filtering: '
+                   f'{num_before} / {num_after}')
         if dropped_videos:
             message += f'; videos left without frames and dropped: {dropped_videos}'
         print_log(message, 'current')

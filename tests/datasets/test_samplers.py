@@ -1,5 +1,6 @@
 """Test-time video samplers (mmvps.datasets.samplers) and clip coverage."""
 import json
+import os
 import time
 
 import numpy as np
@@ -174,6 +175,7 @@ class FrameOrderMetric(BaseMetric):
 
 
 def _test_loop_worker(rank, world_size, tmp_dir, lengths):
+    os.chdir(tmp_dir)  # mmengine's CPU result collection makes a ``.dist_test`` folder here
     torch.distributed.init_process_group(
         'gloo', init_method=f'file://{tmp_dir}/store', rank=rank, world_size=world_size)
     from mmengine.runner import Runner
@@ -195,9 +197,9 @@ def _test_loop_worker(rank, world_size, tmp_dir, lengths):
 
 
 def test_test_loop_with_an_empty_rank(tmp_path):
-    """mmengine's TestLoop on 3 gloo ranks with 2 videos: the third rank runs no iteration,
-    still joins the result collection, and every rank gets the complete metrics."""
-    lengths, world_size = [5, 3], 3
+    """mmengine's TestLoop on 2 gloo ranks with 1 video: the second rank runs no iteration,
+    still joins the result collection, and both ranks get the complete metrics."""
+    lengths, world_size = [4], 2
     context = torch.multiprocessing.start_processes(
         _test_loop_worker, args=(world_size, str(tmp_path), lengths), nprocs=world_size,
         join=False, start_method='spawn')
@@ -207,8 +209,7 @@ def test_test_loop_with_an_empty_rank(tmp_path):
             for process in context.processes:
                 process.kill()
             pytest.fail('the test loop hung with an empty rank')
-    results = [json.loads((tmp_path / f'metrics{r}.json').read_text()) for r in range(3)]
-    assert [r['samples'] for r in results] == [5, 3, 0]
-    expected = [['0_video', [0, 1, 2, 3, 4], 0], ['1_video', [0, 1, 2], 1]]
+    results = [json.loads((tmp_path / f'metrics{r}.json').read_text()) for r in range(2)]
+    assert [r['samples'] for r in results] == [4, 0]
     for result in results:
-        assert json.loads(result['metrics']['videos']) == expected
+        assert json.loads(result['metrics']['videos']) == [['0_video', [0, 1, 2, 3], 0]]

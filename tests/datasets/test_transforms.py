@@ -154,6 +154,11 @@ def test_filter_track_annotations_drops_every_field():
     out = FilterTrackAnnotations()(empty)
     assert out is not None and len(out['gt_instances_ids']) == 0 and len(out['gt_masks']) == 0
 
+    unloaded = make_frame(0)
+    del unloaded['gt_masks']
+    with pytest.raises(KeyError, match='imgs/v/00000000.jpg.*needs gt_masks'):
+        FilterTrackAnnotations()(unloaded)
+
 
 def test_pack_video_panoptic_inputs():
     sample = make_sample()

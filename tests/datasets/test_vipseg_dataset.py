@@ -97,7 +97,8 @@ def test_raw_pixels_crowd_void_and_200(raw_root):
         for track, mask in zip(frame['gt_instances_ids'], frame['gt_masks'].masks):
             np.testing.assert_array_equal(mask, (labels + inst * 1000) == track)
         np.testing.assert_array_equal(frame['gt_bboxes_labels'], frame['gt_instances_ids'] % 1000)
-    assert frames[2]['gt_seg_map'][0, 0] == 255 and frames[2]['gt_seg_map'][0, 1] == ds.cat2label[SKY]
+    assert frames[2]['gt_seg_map'][0, 0] == 255
+    assert frames[2]['gt_seg_map'][0, 1] == ds.cat2label[SKY]
     # crowd: keeps its class, is no instance
     assert (frames[1]['gt_seg_map'][5, 0:2] == person).all()
     assert (frames[1]['gt_panoptic_seg'][5, 0:2] == person).all()
@@ -195,4 +196,12 @@ def test_missing_video_folder_names_it(raw_root):
         f.write('2_missing\n')
     with pytest.raises(FormatError, match='imgs/2_missing: VIPSeg video 2_missing image '
                                           'directory not found'):
+        VIPSegDataset(ann_file='train.txt', data_root=raw_root)
+
+
+def test_corrupt_first_image_names_it(raw_root):
+    path = osp.join(raw_root, 'imgs', VIDEO, STEMS[0] + '.jpg')
+    with open(path, 'wb') as f:
+        f.write(b'')
+    with pytest.raises(FormatError, match=f'{path}: unreadable or corrupt image'):
         VIPSegDataset(ann_file='train.txt', data_root=raw_root)

@@ -1,6 +1,7 @@
 """Resume with ``tools/train.py --resume`` on torch >= 2.6 (``torch.load`` defaults to
 ``weights_only=True``): the allow-list of mmvps.utils.checkpoint_globals is exactly what mmengine
 checkpoints need, nothing else loads, and a resumed run continues bit for bit."""
+import json
 import pickle
 import subprocess
 import sys
@@ -16,11 +17,15 @@ from mmvps.utils import CHECKPOINT_GLOBALS
 TRAIN = str(REPO_ROOT / 'tools' / 'train.py')
 
 
-def train(*args, expect_rc=0):
-    proc = subprocess.run([sys.executable, TRAIN, *map(str, args)], env=tool_env(),
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == expect_rc, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
+def start_training(*args):
+    return subprocess.Popen([sys.executable, TRAIN, *map(str, args)], env=tool_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(proc, expect_rc=0):
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == expect_rc, out[-5000:]
+    return out
 
 
 @pytest.fixture(scope='module')
@@ -33,10 +38,11 @@ def runs(tmp_path_factory):
     interrupted = root / 'tiny_interrupted.py'
     interrupted.write_text("_base_ = './tiny.py'\n"
                            "custom_hooks = [dict(type='InterruptTrainingHook', after_iter=3)]\n")
-    train(config, '--work-dir', root / 'full')
-    train(interrupted, '--work-dir', root / 'resumed', expect_rc=3)
+    full = start_training(config, '--work-dir', root / 'full')
+    finish(start_training(interrupted, '--work-dir', root / 'resumed'), expect_rc=3)
     first_part = sorted(p.name for p in (root / 'resumed').glob('*.pth'))
-    resume_log = train(config, '--work-dir', root / 'resumed', '--resume')
+    resume_log = finish(start_training(config, '--work-dir', root / 'resumed', '--resume'))
+    finish(full)
     return root, first_part, resume_log
 
 
@@ -73,27 +79,37 @@ def _global_names(globals_list):
             for entry in globals_list}
 
 
-def test_allow_list_is_exactly_what_checkpoints_hold(runs):
+FRESH_PROCESS = """
+import json, pickle, sys, torch
+report = dict(unsafe=[], refused=[])
+for path in sys.argv[1:]:
+    report['unsafe'] += torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    try:
+        torch.load(path)
+    except pickle.UnpicklingError:
+        report['refused'].append(path)
+print(json.dumps(report))
+"""
+
+
+def test_allow_list_is_exactly_what_checkpoints_need(runs):
+    """In a fresh process without mmvps, torch's weights_only load refuses every checkpoint,
+    and the globals it objects to are exactly the allow-list."""
     root = runs[0]
-    found = set()
-    for checkpoint in ['full/iter_3.pth', 'full/iter_6.pth', 'resumed/iter_6.pth']:
-        found |= set(torch.serialization.get_unsafe_globals_in_checkpoint(root / checkpoint))
-    allowed = _global_names(CHECKPOINT_GLOBALS)
-    # the other entries are numpy dtype classes: not pickled globals, but rebuilt objects
-    dtype_classes = {name for name in allowed if name.startswith('numpy.dtypes.')}
-    assert found == allowed - dtype_classes
-
-
-def test_checkpoint_needs_the_allow_list(runs):
-    """In a fresh process without mmvps, torch's weights_only load refuses the checkpoint."""
-    checkpoint = runs[0] / 'full' / 'iter_6.pth'
-    code = ('import torch, pickle\n'
-            f'try:\n    torch.load({str(checkpoint)!r})\n'
-            'except pickle.UnpicklingError as error:\n    print("refused", error)\n')
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          timeout=120)
+    checkpoints = [str(root / name) for name in
+                   ('full/iter_3.pth', 'full/iter_6.pth', 'resumed/iter_6.pth')]
+    proc = subprocess.run([sys.executable, '-c', FRESH_PROCESS, *checkpoints],
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith('refused')
+    report = json.loads(proc.stdout)
+    assert report['refused'] == checkpoints
+    allowed = _global_names(CHECKPOINT_GLOBALS)
+    # the rest of the allow-list are numpy dtype classes: rebuilt objects, not pickled globals
+    dtype_classes = {name for name in allowed if name.startswith('numpy.dtypes.')}
+    assert len(dtype_classes) == 2
+    assert set(report['unsafe']) == allowed - dtype_classes
+    for checkpoint in checkpoints:  # with mmvps imported (this process) all load
+        assert torch.load(checkpoint)['meta']['iter'] in (3, 6)
 
 
 class _AttributeLookup:

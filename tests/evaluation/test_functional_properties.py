@@ -40,7 +40,8 @@ def make_videos(seed, num_videos, max_len, noise):
     rng = np.random.default_rng(seed)
     videos = {}
     for v in range(num_videos):
-        T, h, w = int(rng.integers(1, max_len + 1)), int(rng.integers(2, 5)), int(rng.integers(2, 5))
+        T = int(rng.integers(1, max_len + 1))
+        h, w = (int(x) for x in rng.integers(2, 5, 2))
         sem = np.repeat(rng.integers(0, C, (1, h, w)), T, 0)
         inst = np.repeat(rng.integers(0, 4, (1, h, w)), T, 0)
         moved = rng.random((T, h, w)) < 0.2
@@ -105,7 +106,8 @@ def test_prediction_equal_to_gt_scores_one(videos):
         v[g] for v in result['VPQ'].values() if v for g in v]
     assert all(v == 1.0 for v in values if v is not None)
     assert result['IoU'] == 1.0
-    has_tube = any((np.isin(gs, list(THINGS)) & (gi > 0)).any() for gs, gi, _, _ in perfect.values())
+    has_tube = any((np.isin(gs, list(THINGS)) & (gi > 0)).any()
+                   for gs, gi, _, _ in perfect.values())
     assert result['AQ'] == (1.0 if has_tube else 0.0) or abs(result['AQ'] - 1.0) < 1e-12
     sem = semseg(perfect).compute()
     assert sem['mIoU'] == 1.0

@@ -176,7 +176,7 @@ def vipseg_720p_tree(tmp_path):
     root = tmp_path / 'VIPSeg_720P'
     a0 = np.array([[1, 1, 6100, 6100], [29, 29, 6101, 4900], [7, 7, 200, 0]], np.uint16)
     a1 = np.array([[1, 6101, 6101, 1], [29, 29, 6100, 4900], [7, 4900, 4900, 0]], np.uint16)
-    b0 = np.array([[19, 19, 6100], [4900, 4901, 0]], np.uint16)
+    b0 = np.array([[19, 19, 6100], [4900, 4901, 3]], np.uint16)  # 3: door without instance
     for video, masks in ((VIDEO_A, (a0, a1)), (VIDEO_B, (b0, ))):
         for stem, mask in zip(STEMS, masks):
             write_png(root / 'panomasks' / video / f'{stem}.png', mask)
@@ -221,7 +221,8 @@ def test_vipseg_to_coco_schema_ids_and_round_trip(vipseg_720p_tree, capsys):
                 assert raw_to_coco.setdefault(pair[0], pair[1]) == pair[1]  # stable in video
             ids = rgb2id(read_png(rgb_path, 'rgb'))
             for seg in frame['segments_info']:
-                assert seg['area'] == int((ids == seg['id']).sum()) and seg['iscrowd'] == 0
+                assert seg['area'] == int((ids == seg['id']).sum())
+                assert seg['iscrowd'] == int(seg['category_id'] == category('door')['id'])
         assert len(set(raw_to_coco.values())) == len(raw_to_coco)  # one id per track
 
     frame0 = data['annotations'][0]['annotations'][0]['segments_info']

@@ -32,9 +32,10 @@ import numpy as np
 from tqdm import tqdm
 
 from mmvps.datasets.classes import kitti_step, motchallenge_step, vspw
-from mmvps.datasets.formats import (FormatError, load_coco_panoptic, load_json, load_step,
-                                    load_vspw, load_vspw_prediction, parse_categories,
-                                    read_cityscapes_vps_panoptic_json, read_vipseg_panoptic_json)
+from mmvps.datasets.formats import (FormatError, index_segments, load_json, load_step, load_vspw,
+                                    load_vspw_prediction, parse_categories,
+                                    read_cityscapes_vps_panoptic_json, read_coco_panoptic_ids,
+                                    read_vipseg_panoptic_json)
 from mmvps.evaluation.functional import (WINDOW_PRESETS, VideoPanopticAccumulator,
                                          VideoSemSegAccumulator)
 
@@ -190,9 +191,11 @@ class FrameDecoder:
 
     def __call__(self, spec):
         kind, path = spec[:2]
-        if kind == 'coco':
-            cat, inst = load_coco_panoptic(path, spec[2], self.thing_ids, self.category_ids)
-        elif kind == 'step':
+        if kind == 'coco':  # map the few listed segments, then gather once per pixel
+            index, table = index_segments(read_coco_panoptic_ids(path), spec[2], self.thing_ids,
+                                          path, self.category_ids)
+            return np.take(self.lut[table['category_id']], index), np.take(table['inst'], index)
+        if kind == 'step':
             cat, inst = load_step(path)
         elif kind == 'vspw_gt':
             cat, inst = load_vspw(path)
@@ -201,7 +204,8 @@ class FrameDecoder:
         sem = self.lut[np.minimum(cat, len(self.lut) - 1)]
         unknown = (sem == VOID) & (cat >= 0)
         if unknown.any():
-            raise FormatError(f'{path}: unknown category ids {np.unique(cat[unknown])[:10].tolist()}')
+            raise FormatError(f'{path}: unknown category ids '
+                              f'{np.unique(cat[unknown])[:10].tolist()}')
         return sem, inst
 
 
@@ -275,8 +279,7 @@ def format_table(results):
     """Readable summary (x100)."""
 
     def pct(value):
-        return '-' if value is None or (isinstance(value, float) and np.isnan(value)) else \
-            f'{100 * value:6.2f}'
+        return f'{"-":>6s}' if value is None else f'{100 * value:6.2f}'
 
     lines = []
     if 'PQ' in results:

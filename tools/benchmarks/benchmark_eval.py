@@ -220,15 +220,20 @@ def main():
     parser.add_argument('--segments', type=int, default=20)
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--small-videos', type=int, nargs=2, default=(10, 100))
+    parser.add_argument('--reuse', action='store_true',
+                        help='score the set already in --work-dir instead of writing it')
     args = parser.parse_args()
     root = args.work_dir or tempfile.mkdtemp(prefix='mmvps_bench_')
 
-    start = time.perf_counter()
-    num_pngs = write_synthetic_vipseg(root, args.videos, args.frames, args.height, args.width,
-                                      args.segments)
-    print(f'synthetic VIPSeg set: {args.videos} videos x {args.frames} frames at '
-          f'{args.height}x{args.width}, {num_pngs} PNGs, written in '
-          f'{time.perf_counter() - start:.1f} s under {root}')
+    if args.reuse:
+        print(f'reusing the synthetic VIPSeg set under {root}')
+    else:
+        start = time.perf_counter()
+        num_pngs = write_synthetic_vipseg(root, args.videos, args.frames, args.height,
+                                          args.width, args.segments)
+        print(f'synthetic VIPSeg set: {args.videos} videos x {args.frames} frames at '
+              f'{args.height}x{args.width}, {num_pngs} PNGs, written in '
+              f'{time.perf_counter() - start:.1f} s under {root}')
     floor, counted = decode_floor(root, args.workers)
     print(f'floor: decode {counted} PNGs once with {args.workers} processes: {floor:.2f} s')
     imports = scorer_import_time()

@@ -9,8 +9,10 @@
 thing keeps one id in every frame of its video; unlike it, the thing colours are deterministic
 (a seeded perturbation instead of ``np.random``), so two conversions give identical files.
 Categories come from ``<root>/panoVIPSeg_categories.json`` as in the official script (mmvps'
-copy of VIPSeg's list when the file is absent).
-The stray raw value 200 is void. Test videos have no masks and get no JSON.
+copy of VIPSeg's list when the file is absent). The stray raw value 200 is void. A thing category
+written with a stuff value (no instance index) gets ``iscrowd`` 1 (the official script writes
+0), so both layouts decode to the same ground truth (crowd, docs/conventions.md §1). Test
+videos have no masks and get no JSON.
 
 Example::
 
@@ -111,9 +113,11 @@ def convert_video(task):
             if c not in segment_ids.categories:
                 raise ConversionError(f'{path}: raw value {values[k]} has category {c}, which '
                                       'the categories do not list')
-            value_ids[k] = segment_ids(c, int(inst.flat[pos]))
+            track = int(inst.flat[pos])
+            value_ids[k] = segment_ids(c, track)
+            crowd = int(segment_ids.categories[c]['isthing'] and track == 0)
             segments.setdefault(int(value_ids[k]), dict(id=int(value_ids[k]), category_id=c,
-                                                          iscrowd=0))
+                                                          iscrowd=crowd))
         ids = value_ids[np.searchsorted(values, raw)]
         save_atomic(Image.fromarray(id2rgb(ids)), osp.join(out_dir, name))
         seg_values, areas = np.unique(ids, return_counts=True)

@@ -1,5 +1,5 @@
-# VIPSeg_720P in its COCO-panoptic layout (images/ + panomasksRGB/ + panoptic_gt_VIPSeg_<split>.json),
-# as DVIS / Clip-PanoFCN read it.
+# VIPSeg_720P in its COCO-panoptic layout (images/ + panomasksRGB/ +
+# panoptic_gt_VIPSeg_<split>.json), as DVIS / Clip-PanoFCN read it.
 _base_ = './vipseg.py'
 
 data_root = 'data/VIPSeg/VIPSeg_720P/'

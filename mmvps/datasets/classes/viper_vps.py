@@ -1,7 +1,8 @@
 """VIPER-VPS categories (23 classes, 10 things).
 
 The VIPER-VPS category file was never released: this list is inferred from VPSNet's VIPER palette
-order matched to VIPER's ``classes.csv``. Class 11 (mobilebarrier) is left out of VPSNet's PQ average.
+order matched to VIPER's ``classes.csv``. Class 11 (mobilebarrier) is left out of VPSNet's PQ
+average.
 """
 CATEGORIES = (
     dict(id=0, name='sky', isthing=0, color=(70, 130, 180)),

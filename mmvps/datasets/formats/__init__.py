@@ -9,8 +9,9 @@ from .cityscapes_vps import (decode_cityscapes_labelmap, decode_cityscapes_panop
                              write_cityscapes_labelmap, write_cityscapes_panoptic_inst)
 from .coco_panoptic import (cityscapes_vps_image_id, cityscapes_vps_label_name,
                             cityscapes_vps_panoptic_json, cityscapes_vps_pred_json,
-                            coco_segment_id, decode_coco_panoptic, load_coco_panoptic,
-                            parse_categories, read_cityscapes_vps_panoptic_json,
+                            coco_segment_id, decode_coco_panoptic, index_segments,
+                            load_coco_panoptic, parse_categories,
+                            read_cityscapes_vps_panoptic_json, read_coco_panoptic_ids,
                             read_vipseg_panoptic_json, vipseg_panoptic_json, vipseg_pred_json,
                             write_coco_panoptic)
 from .io import FormatError, dump_json, id2rgb, load_json, read_png, rgb2id, write_png
@@ -46,7 +47,8 @@ def load_segmentation(path, seg_format, segments_info=None, thing_ids=None):
 __all__ = [
     'FormatError', 'read_png', 'write_png', 'rgb2id', 'id2rgb', 'load_json', 'dump_json',
     'decode_vipseg_raw', 'load_vipseg_raw', 'write_vipseg_raw', 'decode_coco_panoptic',
-    'load_coco_panoptic', 'write_coco_panoptic', 'coco_segment_id', 'decode_step', 'load_step',
+    'load_coco_panoptic', 'write_coco_panoptic', 'coco_segment_id', 'index_segments',
+    'read_coco_panoptic_ids', 'decode_step', 'load_step',
     'write_step', 'decode_vspw', 'load_vspw', 'write_vspw', 'decode_vspw_prediction',
     'load_vspw_prediction', 'write_vspw_prediction', 'decode_cityscapes_panoptic_inst',
     'load_cityscapes_panoptic_inst', 'write_cityscapes_panoptic_inst',

@@ -20,33 +20,76 @@ def decode_coco_panoptic(rgb, segments_info, thing_ids, path=None, category_ids=
     the PNG (as panopticapi requires); with ``category_ids`` the categories are checked too.
     """
     ids = rgb2id(check_label_map(rgb, 3, path))
+    index, table = index_segments(ids, segments_info, thing_ids, path, category_ids)
+    return table['category_id'][index], table['inst'][index]
+
+
+def read_coco_panoptic_ids(path):
+    """Read a COCO-panoptic PNG straight into its ``(H, W)`` segment ids (uint32).
+
+    Pillow holds RGB pixels as 4 bytes, so converting to ``RGBX`` and viewing the bytes as
+    little-endian uint32 costs a copy instead of the unpacking that an RGB array needs.
+    """
+    rgb = read_png(path, 'rgb', convert='RGBX')
+    return rgb.view('<u4')[..., 0] & 0xFFFFFF
+
+
+def load_coco_panoptic(path, segments_info, thing_ids, category_ids=None):
+    """Read and decode a COCO-panoptic PNG with its ``segments_info``."""
+    index, table = index_segments(read_coco_panoptic_ids(path), segments_info, thing_ids, path,
+                                  category_ids)
+    return table['category_id'][index], table['inst'][index]
+
+
+_MAX_LUT_SEGMENTS = (1 << 16) - 2
+_id_lut = None  # segment id -> 1-based position in segments_info (0: unlisted), reset per call
+
+
+def index_segments(ids, segments_info, thing_ids, path=None, category_ids=None):
+    """Position of every pixel's segment in ``segments_info``, checked both ways.
+
+    Returns ``(index, table)``: ``index[y, x]`` is ``k + 1`` for the ``k``-th listed segment and
+    ``len(segments_info) + 1`` for void (id 0); ``table`` maps ``'id'``, ``'category_id'``,
+    ``'inst'`` (the segment id for non-crowd things, else 0) and ``'iscrowd'`` to int64 arrays
+    indexed the same way (entry 0 unused, the last entry void: category -1).
+    """
+    global _id_lut
     where = _where(path)
-    seg_ids, seg_cats, seg_inst = _segment_table(segments_info, thing_ids, where, category_ids)
-    order = np.argsort(seg_ids)
-    seg_ids, seg_cats, seg_inst = seg_ids[order], seg_cats[order], seg_inst[order]
-    # Index 0 of the padded tables is void; listed segment k sits at k + 1.
-    pos = np.searchsorted(seg_ids, ids)
-    pos_clipped = np.minimum(pos, max(len(seg_ids) - 1, 0))
-    listed = (seg_ids[pos_clipped] == ids) if len(seg_ids) else np.zeros(ids.shape, bool)
-    void = ids == 0
-    unknown = ~listed & ~void
-    if unknown.any():
-        raise FormatError(f'{where}: segment ids {np.unique(ids[unknown])[:10].tolist()} in the '
-                          f'PNG are not listed in its segments_info')
-    index = np.where(void, 0, pos_clipped + 1)
-    counts = np.bincount(index.ravel(), minlength=len(seg_ids) + 1)
-    if (counts[1:] == 0).any():
-        raise FormatError(f'{where}: segments_info lists ids {seg_ids[counts[1:] == 0][:10].tolist()} '
+    seg_ids, seg_cats, seg_crowd = _segment_table(segments_info, where, category_ids)
+    n = len(seg_ids)
+    if n > _MAX_LUT_SEGMENTS:
+        raise FormatError(f'{where}: {n} segments in one frame, more than {_MAX_LUT_SEGMENTS}')
+    if _id_lut is None:
+        _id_lut = np.zeros(1 << 24, np.uint16)  # untouched pages are never resident
+    lut = _id_lut
+    lut[seg_ids] = np.arange(1, n + 1)
+    lut[0] = n + 1
+    try:
+        index = np.take(lut, ids)
+    finally:
+        lut[seg_ids] = 0
+        lut[0] = 0
+    if index.min(initial=1) == 0:
+        unlisted = np.unique(ids[index == 0])
+        raise FormatError(f'{where}: segment ids {unlisted[:10].tolist()} in the PNG are not '
+                          f'listed in its segments_info')
+    absent = np.bincount(index.ravel(), minlength=n + 2)[1:n + 1] == 0
+    if absent.any():
+        raise FormatError(f'{where}: segments_info lists ids {seg_ids[absent][:10].tolist()} '
                           f'that the PNG does not contain')
-    cat = np.concatenate([[-1], seg_cats])[index]
-    inst = np.concatenate([[0], seg_inst])[index]
-    return cat, inst
+    is_thing = np.isin(seg_cats, np.asarray(list(thing_ids), dtype=np.int64))
+    pad = [0], [-1]
+    table = dict(
+        id=np.concatenate([pad[0], seg_ids, [0]]),
+        category_id=np.concatenate([pad[1], seg_cats, pad[1]]),
+        inst=np.concatenate([pad[0], np.where(is_thing & ~seg_crowd, seg_ids, 0), pad[0]]),
+        iscrowd=np.concatenate([pad[0], seg_crowd.astype(np.int64), pad[0]]))
+    return index, table
 
 
-def _segment_table(segments_info, thing_ids, where, category_ids=None):
-    """``(ids, categories, instances)`` arrays of one frame's ``segments_info``."""
-    thing_ids = set(int(t) for t in thing_ids)
-    ids, cats, insts = [], [], []
+def _segment_table(segments_info, where, category_ids=None):
+    """``(ids, category ids, iscrowd)`` arrays of one frame's ``segments_info``."""
+    ids, cats, crowd = [], [], []
     for seg in segments_info:
         try:
             sid, cid = int(seg['id']), int(seg['category_id'])
@@ -59,16 +102,11 @@ def _segment_table(segments_info, thing_ids, where, category_ids=None):
             raise FormatError(f'{where}: segment id {sid} is outside 1..2**24-1')
         ids.append(sid)
         cats.append(cid)
-        insts.append(sid if cid in thing_ids and not seg.get('iscrowd', 0) else 0)
+        crowd.append(bool(seg.get('iscrowd', 0)))
     ids = np.asarray(ids, dtype=np.int64)
     if len(np.unique(ids)) != len(ids):
         raise FormatError(f'{where}: segments_info lists a segment id twice')
-    return ids, np.asarray(cats, dtype=np.int64), np.asarray(insts, dtype=np.int64)
-
-
-def load_coco_panoptic(path, segments_info, thing_ids, category_ids=None):
-    """Read and decode a COCO-panoptic PNG with its ``segments_info``."""
-    return decode_coco_panoptic(read_png(path, 'rgb'), segments_info, thing_ids, path, category_ids)
+    return ids, np.asarray(cats, dtype=np.int64), np.asarray(crowd, dtype=bool)
 
 
 def coco_segment_id(cat, inst, is_thing):

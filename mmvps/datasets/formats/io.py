@@ -21,9 +21,10 @@ def _where(path):
     return str(path) if path is not None else '<array>'
 
 
-def read_png(path, kind):
+def read_png(path, kind, convert=None):
     """Read a PNG as a numpy array, checking it exists, decodes, is not empty and has the
-    channel layout ``kind`` (``'gray16'``, ``'gray8'`` or ``'rgb'``)."""
+    channel layout ``kind`` (``'gray16'``, ``'gray8'`` or ``'rgb'``); ``convert`` names a PIL
+    mode to convert the checked image to before the array is taken."""
     if kind not in _PNG_MODES:
         raise ValueError(f'unknown PNG kind {kind!r}, expected one of {sorted(_PNG_MODES)}')
     path = os.fspath(path)
@@ -35,6 +36,8 @@ def read_png(path, kind):
         with Image.open(path) as img:
             img.load()
             mode = img.mode
+            if convert and mode in _PNG_MODES[kind]:
+                img = img.convert(convert)
             arr = np.asarray(img)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise FormatError(f'{path}: unreadable or corrupt PNG ({err})') from err

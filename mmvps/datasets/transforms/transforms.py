@@ -39,15 +39,16 @@ class FilterTrackAnnotations(FilterAnnotations):
     @autocast_box_type()
     def transform(self, results: dict) -> dict:
         """Remove the instances failing the size tests from every instance-level key."""
+        for key, needed in (('gt_bboxes', True), ('gt_masks', self.by_mask)):
+            if needed and key not in results:
+                raise KeyError(f'{results.get("img_path")}: {self!r} needs {key}; load the '
+                               'annotations first')
         gt_bboxes = results['gt_bboxes']
         keep = np.ones(len(gt_bboxes), dtype=bool)
         if self.by_box:
             keep &= ((gt_bboxes.widths > self.min_gt_bbox_wh[0]) &
                      (gt_bboxes.heights > self.min_gt_bbox_wh[1])).numpy()
         if self.by_mask:
-            if 'gt_masks' not in results:
-                raise KeyError(f'{results.get("img_path")}: FilterTrackAnnotations(by_mask=True) '
-                               'needs gt_masks')
             keep &= results['gt_masks'].areas >= self.min_gt_mask_area
         for key in ('gt_bboxes', 'gt_bboxes_labels', 'gt_masks', 'gt_ignore_flags',
                     'gt_instances_ids'):

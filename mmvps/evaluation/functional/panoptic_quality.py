@@ -118,7 +118,7 @@ def match_tubes(gt_codes, pred_codes, counts, prefix_ends, num_classes, isthing,
 
         cand = np.flatnonzero(candidate & (inter > 0))
         union = (pred_area[pair_pred[cand]] + gt_area[pair_gt[cand]] - inter[cand]
-                 )
+                 - void_inter[pair_pred[cand]])
         iou = inter[cand] / union
         matched = cand[iou > 0.5]
         result.add_matches(gt_sem[pair_gt[matched]], iou[iou > 0.5])

@@ -25,17 +25,30 @@ def code_inst(codes):
     return codes & INST_MASK
 
 
-def _check_map(arr, what, where):
-    """``arr`` as an integer array with its (min, max); raises on a non-integer map."""
+def checked_label_map(arr, limit, what, where):
+    """``arr`` as an integer array whose values lie in ``0..limit``, else a clear error.
+
+    One ``max()`` checks both ends: a negative value viewed as unsigned is larger than any
+    limit."""
     arr = np.asarray(arr)
     if arr.dtype.kind not in 'iu':
         raise TypeError(f'{where}: the {what} map must hold integers, got dtype {arr.dtype}')
     if arr.size == 0:
         raise ValueError(f'{where}: the {what} map is empty')
-    lo, hi = arr.min(), arr.max()
-    if arr.dtype == np.uint64:
-        arr = arr.astype(np.int64) if hi < _INT64_LIMIT else arr
-    return arr, int(lo), int(hi)
+    unsigned = arr.view(f'u{arr.dtype.itemsize}') if arr.dtype.kind == 'i' else arr
+    if int(unsigned.max()) > limit:
+        lo, hi = int(arr.min()), int(arr.max())
+        raise ValueError(f'{where}: the {what} map has the value {lo if lo < 0 else hi}, '
+                         f'outside 0..{limit}')
+    return arr.astype(np.int64) if arr.dtype == np.uint64 else arr
+
+
+def _unique_counts(key):
+    """``np.unique(key, return_counts=True)`` that sorts ``key`` (a temporary) in place."""
+    key = key.ravel()
+    key.sort()
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    return key[starts], np.diff(np.append(starts, key.size))
 
 
 def _raw_keys(sem, inst, sem_span):
@@ -62,37 +75,28 @@ def count_segment_pairs(gt_sem, gt_inst, pred_sem, pred_inst, num_classes, isthi
         tuple[np.ndarray]: ``(gt_codes, pred_codes, counts)``, one entry per overlapping pair
         (a pair may repeat when raw labels collapse to one canonical code; consumers sum).
     """
-    maps = []
-    for arr, what in ((gt_sem, 'ground-truth semantic'), (gt_inst, 'ground-truth instance'),
-                      (pred_sem, 'predicted semantic'), (pred_inst, 'predicted instance')):
-        arr, lo, hi = _check_map(arr, what, where)
-        if lo < 0:
-            raise ValueError(f'{where}: the {what} map has a negative value {lo}')
-        if 'semantic' in what and hi > max(void, num_classes):
-            raise ValueError(f'{where}: the {what} map has label {hi}, neither a class '
-                             f'(0..{num_classes - 1}) nor void ({void})')
-        if 'instance' in what and hi > INST_MASK:
-            raise ValueError(f'{where}: the {what} map has instance id {hi} >= 2**32')
-        maps.append((arr, hi))
-    (gs, gs_hi), (gi, gi_hi), (ps, ps_hi), (pi, pi_hi) = maps
+    sem_limit = max(void, num_classes)
+    gs = checked_label_map(gt_sem, sem_limit, 'ground-truth semantic', where)
+    gi = checked_label_map(gt_inst, INST_MASK, 'ground-truth instance', where)
+    ps = checked_label_map(pred_sem, sem_limit, 'predicted semantic', where)
+    pi = checked_label_map(pred_inst, INST_MASK, 'predicted instance', where)
     if not gs.shape == gi.shape == ps.shape == pi.shape:
         raise ValueError(f'{where}: the maps differ in shape: ground truth {gs.shape} / '
                          f'{gi.shape}, prediction {ps.shape} / {pi.shape}')
 
-    g_span, p_span = gs_hi + 1, ps_hi + 1
-    pred_range = p_span * (pi_hi + 1)
-    if g_span * (gi_hi + 1) * pred_range < _INT64_LIMIT:
+    g_span, p_span = int(gs.max()) + 1, int(ps.max()) + 1
+    pred_range = p_span * (int(pi.max()) + 1)
+    if g_span * (int(gi.max()) + 1) * pred_range < _INT64_LIMIT:
         # One key per pixel for the whole (gt label, gt id, pred label, pred id) tuple.
         key = _raw_keys(gs, gi, g_span)
         key *= pred_range
         key += _raw_keys(ps, pi, p_span)
-        keys, counts = np.unique(key, return_counts=True)
+        keys, counts = _unique_counts(key)
         g_key, p_key = np.divmod(keys, pred_range)
     else:  # ids too large to pack: compact each side first
         g_uniq, g_idx = np.unique(_raw_keys(gs, gi, g_span), return_inverse=True)
         p_uniq, p_idx = np.unique(_raw_keys(ps, pi, p_span), return_inverse=True)
-        keys, counts = np.unique(g_idx.ravel() * len(p_uniq) + p_idx.ravel(),
-                                 return_counts=True)
+        keys, counts = _unique_counts(g_idx * len(p_uniq) + p_idx)
         g_key, p_key = g_uniq[keys // len(p_uniq)], p_uniq[keys % len(p_uniq)]
 
     g_inst, g_sem = np.divmod(g_key, g_span)

@@ -142,6 +142,8 @@ class VideoPanopticAccumulator:
 
     def update(self, video_name, gt_sem, gt_inst, pred_sem, pred_inst):
         """Add the next evaluated frame of ``video_name``."""
+        if video_name is None:
+            raise ValueError('update() needs the name of the video the frame belongs to')
         if video_name != self._video:
             if video_name in self._closed:
                 raise ValueError(f'video {video_name!r} was already closed: the frames of a '
@@ -217,9 +219,12 @@ class VideoPanopticAccumulator:
         gt_thing = self._isthing[gt_sem]
         if self.stq_vipseg_script_compat:
             if seq.script_crowd is None and labelled.any():
-                first = gt_codes[labelled]
-                # the first listed segment gets instance 0: a stuff class if the frame has one
-                seq.script_crowd = -1 if not self._isthing[code_sem(first)].all() else first.min()
+                # The script numbers a video's segments from 0 in listing order (stuff first),
+                # so a thing gets instance 0 (crowd) only if the first labelled frame has no
+                # stuff; -1 matches no segment.
+                listed = gt_codes[labelled]
+                things = listed[self._isthing[code_sem(listed)]]
+                seq.script_crowd = things.min() if len(things) == len(listed) else -1
             gt_crowd = gt_codes == seq.script_crowd
         else:
             gt_crowd = gt_thing & (code_inst(gt_codes) == 0)

@@ -56,6 +56,8 @@ class VideoSemSegAccumulator:
 
     def update(self, video_name, gt_sem, pred_sem):
         """Add the next frame of ``video_name``."""
+        if video_name is None:
+            raise ValueError('update() needs the name of the video the frame belongs to')
         if video_name != self._video:
             if video_name in self._closed:
                 raise ValueError(f'video {video_name!r} was already closed: the frames of a '
@@ -83,9 +85,8 @@ class VideoSemSegAccumulator:
         if gt_max > max(self.void, num_classes - 1):
             raise ValueError(f'{where}: ground-truth label {gt_max} is neither a class '
                              f'(0..{num_classes - 1}) nor void ({self.void})')
-        pred = np.minimum(pred, num_classes)  # every prediction outside the classes is one column
-        key = gt.astype(np.int64) * (num_classes + 1)
-        key += pred
+        key = np.multiply(gt, num_classes + 1, dtype=np.intp)
+        key += np.minimum(pred, num_classes)  # predictions outside the classes: one column
         counts = np.bincount(key.ravel(), minlength=(gt_max + 1) * (num_classes + 1))
         counts = counts.reshape(gt_max + 1, num_classes + 1)
         stray = np.flatnonzero(counts[num_classes:].sum(1))
@@ -161,9 +162,10 @@ class VideoSemSegAccumulator:
 
     def compute(self):
         """Closes the open video and returns ``{'mIoU', 'mVC<n>' per n, 'per_class_IoU'}``
-        (fractions; ``per_class_IoU`` is a list with None for classes absent from the GT).
-        mIoU and every per-class IoU are None when a labelled pixel was predicted outside ``0..C-1`` or nothing was
-        labelled; mVC_n is None without any window."""
+        (fractions; ``per_class_IoU`` lists every class, None for classes absent from the GT).
+        mIoU and every per-class IoU are None when a labelled pixel was predicted outside
+        ``0..C-1`` (the official evaluator cannot score it) or nothing was labelled; mVC_n is
+        None without any window (the official script prints nan)."""
         self.finish()
         conf = self._confusion
         inter = np.diag(conf).astype(np.float64)
