@@ -9,7 +9,8 @@ NAME=$(basename "$CONFIG" .py)
 WORK_DIR=${WORK_DIR:-work_dirs/$NAME}
 
 bash tools/install.sh
-"$PY" tools/misc/make_synthetic_vps.py
+# deterministic: rewriting the tree on a rerun gives the same bytes
+"$PY" tools/misc/make_synthetic_vps.py data/synthetic_vps --overwrite
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
 # CheckpointHook writes the path of the newest checkpoint to last_checkpoint
 "$PY" tools/test.py "$CONFIG" "$(cat "$WORK_DIR/last_checkpoint")" --work-dir "$WORK_DIR"

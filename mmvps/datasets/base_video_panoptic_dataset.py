@@ -8,7 +8,6 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmdet.datasets import BaseVideoDataset
-from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 
@@ -167,7 +166,7 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
         """Video names of a split file (one per line, blank lines ignored)."""
         if not osp.isfile(path):
             raise FormatError(f'{path}: split file not found')
-        with get_local_path(path) as local_path, open(local_path, encoding='utf-8') as f:
+        with open(path, encoding='utf-8') as f:
             names = [line.strip() for line in f if line.strip()]
         if not names:
             raise FormatError(f'{path}: split file lists no videos')

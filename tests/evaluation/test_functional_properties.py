@@ -11,7 +11,7 @@ What the spec implies under frame reordering inside a video:
   last window, which reversal turns into the first one).
 """
 import pickle
-from collections import Counter, defaultdict
+from collections import Counter
 
 import numpy as np
 from hypothesis import given, settings

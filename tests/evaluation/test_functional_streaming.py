@@ -188,13 +188,20 @@ def test_miou_undefined_when_a_labelled_pixel_is_predicted_outside_the_classes()
     ((np.zeros((2, 2), int), ) * 2 + (np.full((2, 2), 4), np.zeros((2, 2), int)), ValueError,
      'label 4'),
     ((np.zeros((2, 2), int), np.full((2, 2), -1)) + (np.zeros((2, 2), int), ) * 2, ValueError,
-     'negative'),
+     'instance map has the value -1'),
     ((np.zeros((2, 2), int), ) * 2 + (np.full((2, 2), 300), np.zeros((2, 2), int)), ValueError,
-     'label 300'),
+     'semantic map has the value 300, outside 0..255'),
+    ((np.zeros((2, 2), np.int8), ) + (np.zeros((2, 2), int), ) * 2 + (np.full((2, 2), -3), ),
+     ValueError, 'predicted instance map has the value -3'),
+    ((np.zeros((2, 2), np.uint64), ) * 4, None, None),
 ])
 def test_bad_panoptic_input_raises_naming_the_frame(maps, error, message):
     acc = VideoPanopticAccumulator(CATEGORIES, VOID, (1, 2))
     acc.update('clip', *(np.zeros((2, 2), int), ) * 4)
+    if error is None:  # a valid map of another integer type
+        acc.update('clip', *maps)
+        assert acc.compute()['PQ']['all'] == 1.0
+        return
     with pytest.raises(error, match=message) as info:
         acc.update('clip', *maps)
     assert "video 'clip' frame 1" in str(info.value)
@@ -204,6 +211,10 @@ def test_bad_semseg_input_raises_naming_the_frame():
     acc = VideoSemSegAccumulator(3, VOID)
     with pytest.raises(ValueError, match="video 'clip' frame 0: ground-truth label 9"):
         acc.update('clip', np.full((2, 2), 9), np.zeros((2, 2), int))
+    with pytest.raises(ValueError, match='ground-truth semantic map has the value 256'):
+        acc.update('clip', np.full((2, 2), 256), np.zeros((2, 2), int))
+    with pytest.raises(ValueError, match='predicted semantic map has the value -1'):
+        acc.update('clip', np.zeros((2, 2), int), np.full((2, 2), -1))
     acc = VideoSemSegAccumulator(3, VOID)
     acc.update('clip', np.zeros((2, 2), int), np.zeros((2, 2), int))
     with pytest.raises(ValueError, match='differs from the previous frame'):

@@ -20,8 +20,14 @@ NUM_THINGS, NUM_STUFF = 3, 3  # the tiny config's classes
 
 
 @pytest.fixture(scope='module', autouse=True)
-def _register():
+def _register_and_single_thread():
+    """One intra-op thread: these small models gain nothing from more, and on a loaded 2-core
+    machine (parallel test workers) extra threads only contend."""
     register_all_modules()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def tiny_model(seed=0):

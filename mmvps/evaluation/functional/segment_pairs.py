@@ -26,7 +26,7 @@ def code_inst(codes):
 
 
 def checked_label_map(arr, limit, what, where):
-    """``arr`` as an integer array whose values lie in ``0..limit``, else a clear error.
+    """``(arr, max value)`` for an integer map with values in ``0..limit``, else a clear error.
 
     One ``max()`` checks both ends: a negative value viewed as unsigned is larger than any
     limit."""
@@ -36,11 +36,12 @@ def checked_label_map(arr, limit, what, where):
     if arr.size == 0:
         raise ValueError(f'{where}: the {what} map is empty')
     unsigned = arr.view(f'u{arr.dtype.itemsize}') if arr.dtype.kind == 'i' else arr
-    if int(unsigned.max()) > limit:
+    hi = int(unsigned.max())
+    if hi > limit:
         lo, hi = int(arr.min()), int(arr.max())
         raise ValueError(f'{where}: the {what} map has the value {lo if lo < 0 else hi}, '
                          f'outside 0..{limit}')
-    return arr.astype(np.int64) if arr.dtype == np.uint64 else arr
+    return arr.astype(np.int64) if arr.dtype == np.uint64 else arr, hi
 
 
 def _unique_counts(key):
@@ -76,17 +77,17 @@ def count_segment_pairs(gt_sem, gt_inst, pred_sem, pred_inst, num_classes, isthi
         (a pair may repeat when raw labels collapse to one canonical code; consumers sum).
     """
     sem_limit = max(void, num_classes)
-    gs = checked_label_map(gt_sem, sem_limit, 'ground-truth semantic', where)
-    gi = checked_label_map(gt_inst, INST_MASK, 'ground-truth instance', where)
-    ps = checked_label_map(pred_sem, sem_limit, 'predicted semantic', where)
-    pi = checked_label_map(pred_inst, INST_MASK, 'predicted instance', where)
+    gs, gs_max = checked_label_map(gt_sem, sem_limit, 'ground-truth semantic', where)
+    gi, gi_max = checked_label_map(gt_inst, INST_MASK, 'ground-truth instance', where)
+    ps, ps_max = checked_label_map(pred_sem, sem_limit, 'predicted semantic', where)
+    pi, pi_max = checked_label_map(pred_inst, INST_MASK, 'predicted instance', where)
     if not gs.shape == gi.shape == ps.shape == pi.shape:
         raise ValueError(f'{where}: the maps differ in shape: ground truth {gs.shape} / '
                          f'{gi.shape}, prediction {ps.shape} / {pi.shape}')
 
-    g_span, p_span = int(gs.max()) + 1, int(ps.max()) + 1
-    pred_range = p_span * (int(pi.max()) + 1)
-    if g_span * (int(gi.max()) + 1) * pred_range < _INT64_LIMIT:
+    g_span, p_span = gs_max + 1, ps_max + 1
+    pred_range = p_span * (pi_max + 1)
+    if g_span * (gi_max + 1) * pred_range < _INT64_LIMIT:
         # One key per pixel for the whole (gt label, gt id, pred label, pred id) tuple.
         key = _raw_keys(gs, gi, g_span)
         key *= pred_range

@@ -16,6 +16,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from .segment_pairs import checked_label_map
+
+_INT64_MAX = (1 << 63) - 1
+
 
 class VideoSemSegAccumulator:
     """mIoU and mVC_n of video semantic segmentation (VSPW).
@@ -65,26 +69,19 @@ class VideoSemSegAccumulator:
             self.finish()
             self._video = video_name
         where = f'video {video_name!r} frame {self._frame_index}'
-        gt, pred = np.asarray(gt_sem), np.asarray(pred_sem)
-        for arr, what in ((gt, 'ground-truth'), (pred, 'predicted')):
-            if arr.dtype.kind not in 'iu':
-                raise TypeError(f'{where}: the {what} map must hold integers, got {arr.dtype}')
-            if arr.size == 0 or arr.min() < 0:
-                raise ValueError(f'{where}: the {what} map is empty or has negative labels')
+        gt, gt_max = checked_label_map(gt_sem, max(self.void, self.num_classes - 1),
+                                       'ground-truth semantic', where)
+        pred, _ = checked_label_map(pred_sem, _INT64_MAX, 'predicted semantic', where)
         if gt.shape != pred.shape:
             raise ValueError(f'{where}: ground truth {gt.shape} and prediction {pred.shape} '
                              f'differ in shape')
-        self._add_confusion(gt, pred, where)
+        self._add_confusion(gt, gt_max, pred, where)
         if self.vc_windows:
             self._add_consistency(gt, pred, where)
         self._frame_index += 1
 
-    def _add_confusion(self, gt, pred, where):
+    def _add_confusion(self, gt, gt_max, pred, where):
         num_classes = self.num_classes
-        gt_max = int(gt.max())
-        if gt_max > max(self.void, num_classes - 1):
-            raise ValueError(f'{where}: ground-truth label {gt_max} is neither a class '
-                             f'(0..{num_classes - 1}) nor void ({self.void})')
         key = np.multiply(gt, num_classes + 1, dtype=np.intp)
         key += np.minimum(pred, num_classes)  # predictions outside the classes: one column
         counts = np.bincount(key.ravel(), minlength=(gt_max + 1) * (num_classes + 1))
