@@ -7,7 +7,7 @@
 # setuptools is then put back to what torch requires, leaving a consistent environment
 # (checked with `pip check` at the end).
 # Re-running is cheap: what is installed at the pinned versions is left alone, and pip's wheel
-# cache keeps the mmcv wheel built the first time (about 25 min on 2 cores without it).
+# cache keeps the mmcv wheel built the first time (about 10 min on 2 cores without it).
 # GPU clusters: see README "Install on a GPU cluster" (CUDA torch + `mim install mmcv==2.1.0`).
 #
 # Environment: PYTHON (default python3), TORCH_VERSION (default 2.13.0), MAX_JOBS (mmcv build
@@ -40,6 +40,7 @@ if ! have mmcv 2.1.0 || ! "$PY" -c "import mmcv.ops" >/dev/null 2>&1; then
   reinstall=()
   if have mmcv 2.1.0; then reinstall=(--force-reinstall --no-deps); fi
   log "mmcv 2.1.0 with ops (compiled from source unless pip's wheel cache has it)"
+  log "pip will warn that torch needs setuptools>=77: that is restored after the mmcv build"
   pip_install "setuptools<70" wheel ninja
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
     pip_install --no-build-isolation "${reinstall[@]}" mmcv==2.1.0

@@ -121,7 +121,8 @@ def test_vspw_ground_truth_and_prediction(tmp_path):
         assert img.mode == 'L'
     np.testing.assert_array_equal(load_vspw(tmp_path / 'g.png')[0], cat)
     write_vspw_prediction(tmp_path / 'p.png', cat)
-    np.testing.assert_array_equal(read_png(tmp_path / 'p.png', 'gray8'), np.where(cat < 0, 255, cat))
+    np.testing.assert_array_equal(read_png(tmp_path / 'p.png', 'gray8'),
+                                  np.where(cat < 0, 255, cat))
     np.testing.assert_array_equal(load_vspw_prediction(tmp_path / 'p.png')[0], cat)
     with pytest.raises(FormatError, match=r'^p\.png: predicted labels \[124\]'):
         decode_vspw_prediction(np.array([[3, 124]]), 'p.png')

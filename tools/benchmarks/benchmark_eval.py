@@ -17,6 +17,7 @@
 import argparse
 import json
 import os
+import resource
 import os.path as osp
 import subprocess
 import sys
@@ -59,7 +60,6 @@ def synthetic_video(rng, num_frames, height, width, num_segments):
     dropped = rng.random(num_things) < 0.05
     confused = np.where(rng.random(num_things) < 0.1, rng.choice(THING_IDS, num_things),
                         things['cat'])
-    yy, xx = np.mgrid[:height, :width].astype(np.float32)
     rows = np.arange(height, dtype=np.float32)[:, None, None] / height
     wave = np.arange(width, dtype=np.float32)[:, None] / width * 6
     gt_frames, pred_frames = [], []
@@ -69,19 +69,28 @@ def synthetic_video(rng, num_frames, height, width, num_segments):
         gt_cat = stuff[band_index].astype(np.int64)
         gt_inst = np.zeros_like(gt_cat)
         pred_cat, pred_inst = gt_cat.copy(), gt_inst.copy()
-        shift = rng.integers(-3, 4, 2)
+        dy, dx = rng.integers(-3, 4, 2)  # the prediction's boundary shift
         for k in np.argsort(things['depth']):
             if t < things['start'][k]:
                 continue
             cy, cx = things['center'][k] + things['velocity'][k] * t
             ry, rx = things['radius'][k]
+            y0, y1 = max(int(cy - ry), 0), min(int(cy + ry) + 1, height)
+            x0, x1 = max(int(cx - rx), 0), min(int(cx + rx) + 1, width)
+            if y0 >= y1 or x0 >= x1:
+                continue  # outside the frame
+            yy, xx = np.ogrid[y0:y1, x0:x1]
             inside = ((yy - cy) / ry)**2 + ((xx - cx) / rx)**2 < 1
-            gt_cat[inside], gt_inst[inside] = things['cat'][k], k + 1
+            gt_cat[y0:y1, x0:x1][inside] = things['cat'][k]
+            gt_inst[y0:y1, x0:x1][inside] = k + 1
             if dropped[k]:
                 continue
-            inside = np.roll(inside, shift, axis=(0, 1))
-            pred_cat[inside] = confused[k]
-            pred_inst[inside] = k + 1 + (num_things if t >= switch_at[k] else 0)
+            # the shifted mask, clipped to the frame
+            ty0, ty1 = max(y0 + dy, 0), min(y1 + dy, height)
+            tx0, tx1 = max(x0 + dx, 0), min(x1 + dx, width)
+            shifted = inside[ty0 - y0 - dy:ty1 - y0 - dy, tx0 - x0 - dx:tx1 - x0 - dx]
+            pred_cat[ty0:ty1, tx0:tx1][shifted] = confused[k]
+            pred_inst[ty0:ty1, tx0:tx1][shifted] = k + 1 + (num_things if t >= switch_at[k] else 0)
         if rng.random() < 0.3:  # a false-positive thing
             y, x = rng.integers(0, [height - 40, width - 40])
             pred_cat[y:y + 40, x:x + 40] = rng.choice(THING_IDS)
@@ -126,6 +135,12 @@ def _decode(path):
         return np.asarray(img).shape
 
 
+def children_cpu():
+    """User + system CPU seconds of the waited-for child processes (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def decode_floor(root, workers):
     """Seconds to decode every PNG under ``root`` once with ``workers`` processes."""
     paths = sorted(osp.join(d, f) for d, _, files in os.walk(root) for f in files
@@ -136,38 +151,44 @@ def decode_floor(root, workers):
     return time.perf_counter() - start, len(paths)
 
 
-def _tree_rss(pid):
-    """Resident set size (bytes) of ``pid`` and all its descendants, from /proc."""
-    total, stack = 0, [pid]
+def _tree_memory(pid):
+    """``(RSS, PSS)`` in bytes of ``pid`` and all its descendants, from /proc. RSS counts the
+    pages a forked worker shares with its parent once per process; PSS splits them."""
+    rss = pss = 0
+    stack = [pid]
     while stack:
         p = stack.pop()
         try:
-            with open(f'/proc/{p}/status') as f:
+            with open(f'/proc/{p}/smaps_rollup') as f:
                 for line in f:
-                    if line.startswith('VmRSS:'):
-                        total += int(line.split()[1]) * 1024
+                    if line.startswith('Rss:'):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith('Pss:'):
+                        pss += int(line.split()[1]) * 1024
             for task in os.listdir(f'/proc/{p}/task'):
                 with open(f'/proc/{p}/task/{task}/children') as f:
                     stack.extend(int(c) for c in f.read().split())
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total
+    return rss, pss
 
 
 def run_scorer(root, workers, out_json):
-    """Run the offline scorer; returns (wall s, peak tree RSS bytes, results, its stdout)."""
-    cmd = [sys.executable, SCORER, 'vipseg', '--gt-root', osp.join(root, 'gt'), '--pred-root', osp.join(root, 'pred'),
+    """Run the offline scorer; returns (wall s, peak tree (RSS, PSS) bytes, results, its
+    stdout)."""
+    cmd = [sys.executable, SCORER, 'vipseg', '--gt-root', osp.join(root, 'gt'),
+           '--pred-root', osp.join(root, 'pred'),
            '--windows', '1,2,4,6,8', '--workers', str(workers), '--out', out_json]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = 0
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = (0, 0)
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
-        time.sleep(0.02)
+        peak = tuple(max(a, b) for a, b in zip(peak, _tree_memory(proc.pid)))
+        time.sleep(0.25)  # reading smaps_rollup locks the process: poll gently
     wall = time.perf_counter() - start
-    stdout = proc.stdout.read()
+    stdout, stderr = proc.stdout.read(), proc.stderr.read()
     if proc.returncode:
-        raise RuntimeError(f'the scorer failed ({proc.returncode}):\n{stdout}')
+        raise RuntimeError(f'the scorer failed ({proc.returncode}):\n{stdout}\n{stderr}')
     with open(out_json) as f:
         return wall, peak, json.load(f), stdout
 
@@ -234,16 +255,24 @@ def main():
         print(f'synthetic VIPSeg set: {args.videos} videos x {args.frames} frames at '
               f'{args.height}x{args.width}, {num_pngs} PNGs, written in '
               f'{time.perf_counter() - start:.1f} s under {root}')
+    cpu = children_cpu()
     floor, counted = decode_floor(root, args.workers)
-    print(f'floor: decode {counted} PNGs once with {args.workers} processes: {floor:.2f} s')
+    floor_cpu, cpu = children_cpu() - cpu, children_cpu()
+    print(f'floor: decode {counted} PNGs once with {args.workers} processes: {floor:.2f} s '
+          f'wall, {floor_cpu:.2f} s CPU')
     imports = scorer_import_time()
+    imports_cpu, cpu = children_cpu() - cpu, children_cpu()
     wall, peak, results, stdout = run_scorer(root, args.workers,
                                              osp.join(root, 'results.json'))
+    scorer_cpu = children_cpu() - cpu
     print(stdout.rstrip())
     print(f'scorer (VPQ n=1,2,4,6,8 + STQ, {args.workers} workers): {wall:.2f} s wall = '
           f'{wall / floor:.2f}x the floor; fixed start (interpreter + imports) {imports:.2f} s, '
-          f'so {(wall - imports) / floor:.2f}x without it; peak RSS with children '
-          f'{peak / 2**20:.0f} MiB')
+          f'so {(wall - imports) / floor:.2f}x without it; peak memory with children: RSS '
+          f'{peak[0] / 2**20:.0f} MiB, PSS {peak[1] / 2**20:.0f} MiB')
+    print(f'CPU time (robust to a busy machine): scorer {scorer_cpu:.2f} s, of which start '
+          f'{imports_cpu:.2f} s; scoring {(scorer_cpu - imports_cpu) / floor_cpu:.2f}x the '
+          f'floor\'s {floor_cpu:.2f} s')
     small, large = args.small_videos
     peaks = [metric_peak_memory(n) for n in (small, large)]
     print(f'in-loop VideoPanopticMetric peak traced memory: {small} videos '

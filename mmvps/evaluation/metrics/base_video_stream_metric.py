@@ -55,7 +55,10 @@ class BaseVideoStreamMetric(BaseMetric):
         submission_format (str, optional): One of ``SUBMISSION_EXPORTERS`` (``vipseg``,
             ``cityscapes_vps``, ``kitti_step``, ``motchallenge_step``, ``vspw``); needed with
             ``outfile_prefix``.
-        collect_device, prefix: As in :class:`mmengine.evaluator.BaseMetric`.
+        collect_device (str): Kept for config compatibility with
+            :class:`mmengine.evaluator.BaseMetric`; the accumulators are exchanged with
+            ``all_gather_object`` on the default process group.
+        prefix (str, optional): Prefix of the metric names (``default_prefix`` otherwise).
     """
 
     def __init__(self,
@@ -142,7 +145,8 @@ class BaseVideoStreamMetric(BaseMetric):
                 return False
             if frame_id != self._last_frame_id + 1:
                 raise ValueError(f'{where}: frame {frame_id} of video {video_name} follows frame '
-                                 f'{self._last_frame_id}; frames must arrive in order, none missing')
+                                 f'{self._last_frame_id}; frames must arrive in order, none '
+                                 f'missing')
         else:
             if video_name in self._finished_videos:
                 raise ValueError(f'{where}: video {video_name} resumes after another video '

@@ -123,13 +123,10 @@ class VideoPanopticMetric(BaseVideoStreamMetric):
         return flatten_panoptic_results(results)
 
     def _log_per_class(self, per_class):
-        rows = [['class'] + [str(k) for k in next(iter(per_class.values()), {})]]
+        """Log PQ / SQ / RQ and the VPQ of every window size per class (x100)."""
+        keys = ['PQ', 'SQ', 'RQ'] + [f'VPQ@n={n}' for n in self.windows]
+        rows = [['class'] + keys]
         for name, values in per_class.items():
-            rows.append([name] + [_cell(v) for v in values.values()])
+            rows.append([name] + [
+                '-' if values.get(k) is None else f'{100 * values[k]:.2f}' for k in keys])
         print_log('\n' + AsciiTable(rows).table, logger='current')
-
-
-def _cell(value):
-    if isinstance(value, float):
-        return f'{100 * value:.2f}'
-    return '-' if value is None else str(value)

@@ -14,7 +14,7 @@ from .panoptic_kernel_targets import get_kernel_targets, kernel_mask_losses, sup
 
 @MODELS.register_module()
 class ConvKernelHead(BaseModule):
-    """Static kernels that give K-Net's first masks (K-Net, Sec. 3.1 of Video K-Net).
+    """Static kernels that give K-Net's first masks (summarised in Video K-Net, Sec. 3.1).
 
     ``num_proposals`` thing kernels and ``num_stuff_classes`` stuff kernels are the weights of
     1x1 convolutions without bias, so every initial mask is exactly ``kernel . feature``. Thing

@@ -14,7 +14,7 @@ from .panoptic_kernel_targets import kernel_mask_losses
 
 
 def assemble_group_features(mask_preds: Tensor, feats: Tensor) -> Tensor:
-    """Group feature assembling (K-Net Eq. 3): ``F^K_n = sum_{u,v} sigmoid(M_n(u,v)) F(u,v)``.
+    """Group feature assembling of K-Net: ``F^K_n = sum_{u,v} sigmoid(M_n(u,v)) F(u,v)``.
 
     Args:
         mask_preds (Tensor): mask logits ``[B, N, h, w]``.

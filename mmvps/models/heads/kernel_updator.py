@@ -10,7 +10,8 @@ from mmvps.registry import MODELS
 
 @MODELS.register_module()
 class KernelUpdator(nn.Module):
-    """Update kernels ``K`` with their assembled group features ``F^K`` (K-Net, Eq. 4-6).
+    """Update kernels ``K`` with their assembled group features ``F^K`` (K-Net's adaptive
+    kernel update).
 
     ``F^G = phi_1(F^K) * phi_2(K)`` is a per-kernel interaction; two gates are learned from it,
     ``G^F = sigmoid(psi_1(F^G))`` and ``G^K = sigmoid(psi_2(F^G))``, and the new kernel is

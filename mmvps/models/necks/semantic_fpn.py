@@ -18,7 +18,7 @@ class SemanticFPN(BaseModule):
     Level ``i`` (stride ``4 * 2**i``) goes through ``max(i, 1)`` 3x3 convs, each followed by a 2x
     upsampling for ``i > 0`` (mmdet's ``ConvUpsample``); the levels are summed and projected by a
     1x1 conv. A sine positional encoding is added to the top level's input so that the kernels
-    can tell instances apart by position (K-Net, Sec. 3.3 of Video K-Net).
+    can tell instances apart by position (Video K-Net, Sec. 3.3).
 
     Args:
         in_channels (int): channels of every input level (FPN ``out_channels``).

@@ -95,7 +95,8 @@ class QuasiDenseKernelTracker(QuasiDenseTracker):
                              f'and {scores.shape[0]} scores differ in number')
         num_segments = embeds.shape[0]
         ids = torch.full((num_segments, ), -1, dtype=torch.long, device=embeds.device)
-        if num_segments == 0:
+        if num_segments == 0:  # still age the memory
+            self.update(ids, embeds, labels, scores, frame_id)
             return ids + 1
         order = scores.argsort(descending=True)
         embeds, labels, scores = embeds[order], labels[order], scores[order]
