@@ -4,10 +4,10 @@
 mmengine 0.10.7 loads checkpoints (``load_from``, ``Runner.resume``) with a plain ``torch.load``.
 Besides tensors and builtin containers, the ``message_hub`` state it saves holds
 ``HistoryBuffer`` objects (numpy arrays, plus the buffer's statistics methods pickled as
-``getattr(HistoryBuffer, 'mean')``) and numpy scalars (the ETA). These are
-exactly the globals listed below, found with ``torch.serialization.get_unsafe_globals_in_checkpoint``
-on checkpoints of real runs (tests/engine/test_resume.py checks that list), plus the classes of
-the numeric dtypes those arrays and scalars have (torch only rebuilds allow-listed types).
+``getattr(HistoryBuffer, 'mean')``) and numpy scalars (the ETA). These are exactly the globals
+listed below, found with ``torch.serialization.get_unsafe_globals_in_checkpoint`` on checkpoints
+of real runs (tests/engine/test_resume.py checks that list), plus the classes of the numeric
+dtypes those arrays and scalars have (torch only rebuilds allow-listed types).
 ``weights_only`` stays on; any other global still makes ``torch.load`` fail.
 """
 import pickle
@@ -19,8 +19,10 @@ from mmengine.utils import digit_version
 
 HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
 
-# numpy >= 2 pickles under ``numpy._core``, numpy 1.x under ``numpy.core``
 _multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+# numpy >= 2 pickles these functions as ``numpy._core.multiarray.*``, numpy 1.x as
+# ``numpy.core.multiarray.*``: both names, so checkpoints written with either numpy load
+NUMPY_MODULES = ('numpy._core.multiarray', 'numpy.core.multiarray')
 
 
 def history_buffer_statistic(owner, name: str):
@@ -41,8 +43,8 @@ CHECKPOINT_GLOBALS = [
     (history_buffer_statistic, 'builtins.getattr'),
     np.ndarray,
     np.dtype,
-    (_multiarray._reconstruct, f'{_multiarray.__name__}._reconstruct'),
-    (_multiarray.scalar, f'{_multiarray.__name__}.scalar'),
+    *((getattr(_multiarray, name), f'{module}.{name}')
+      for module in NUMPY_MODULES for name in ('_reconstruct', 'scalar')),
     *(type(np.dtype(dtype)) for dtype in NUMPY_DTYPES),
 ]
 

@@ -4,6 +4,7 @@ checkpoint gives the same metrics and draws every frame with --show-dir."""
 import json
 import socket
 import subprocess
+import sys
 
 import pytest
 from tiny_model import REPO_ROOT, make_tiny_dataset, tool_env, write_tiny_config
@@ -42,7 +43,7 @@ def tiny(tmp_path_factory):
 def test_two_process_cpu_train_and_val(tiny):
     root, config = tiny
     work_dir = root / 'dist'
-    env = dict(tool_env(), PORT=str(free_port()))
+    env = dict(tool_env(), PORT=str(free_port()), PYTHON=sys.executable)
     log = run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(work_dir),
                '--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4'],
               env, timeout=240)
@@ -58,7 +59,7 @@ def test_two_process_cpu_train_and_val(tiny):
     # the same checkpoint in one process: all 8 frames on one rank, the same numbers, and
     # --show-dir writes <work_dir>/<timestamp>/<show-dir>/<video>/<frame>.jpg for every frame
     test_dir = root / 'test'
-    log = run(['python', 'tools/test.py', config, str(work_dir / 'iter_4.pth'), '--work-dir',
+    log = run([sys.executable, 'tools/test.py', config, str(work_dir / 'iter_4.pth'), '--work-dir',
                str(test_dir), '--show-dir', 'show'], tool_env(), timeout=180)
     assert 'Iter(test) [8/8]' in log
     test_metrics = metrics_of(test_dir, 'test')

@@ -120,7 +120,8 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False, sampler=dict(type='TrackImgSampler'),
     dataset=dict(data_root={data_root!r}, pipeline=train_pipeline))
-val_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(data_root={data_root!r}))
+val_dataloader = dict(
+    num_workers=0, persistent_workers=False, dataset=dict(data_root={data_root!r}))
 test_dataloader = val_dataloader
 
 model = dict(

@@ -11,7 +11,7 @@ from mmvps.datasets.formats import (
     decode_vspw, decode_vspw_prediction, dump_json, id2rgb, load_cityscapes_labelmap,
     load_cityscapes_panoptic_inst, load_coco_panoptic, load_segmentation, load_step,
     load_vipseg_raw, load_vspw, load_vspw_prediction, read_cityscapes_vps_panoptic_json,
-    read_png, read_vipseg_panoptic_json, rgb2id, vipseg_panoptic_json, vipseg_pred_json,
+    read_coco_panoptic_ids, read_png, read_vipseg_panoptic_json, rgb2id, vipseg_panoptic_json, vipseg_pred_json,
     write_cityscapes_labelmap, write_cityscapes_panoptic_inst, write_coco_panoptic, write_step,
     write_vipseg_raw, write_vspw, write_vspw_prediction)
 
@@ -67,6 +67,8 @@ def test_coco_panoptic_round_trip_and_schema(tmp_path):
     assert is_thing == sorted(is_thing)  # stuff listed before things
     crowd = {s['category_id'] for s in info if s['iscrowd']}
     assert crowd == {int(c) for c in np.unique(cat[np.isin(cat, things) & (inst == 0)])}
+    np.testing.assert_array_equal(read_coco_panoptic_ids(tmp_path / 'p.png'),
+                                  rgb2id(read_png(tmp_path / 'p.png', 'rgb')))
     got_cat, got_inst = load_coco_panoptic(tmp_path / 'p.png', info, things)
     np.testing.assert_array_equal(got_cat, cat)
     # a thing's instance is its segment id: the same (cat, inst) pairs, relabelled one to one

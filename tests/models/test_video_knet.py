@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.runner.checkpoint import load_checkpoint, save_checkpoint
 from mmengine.structures import InstanceData, PixelData
 
-from mmvps.models.heads import KernelFusion, KernelLinking
+from mmvps.models.heads import KernelFusion, KernelLinking, get_panoptic_gt
 from mmvps.registry import MODELS
 from mmvps.structures import INSTANCE_OFFSET
 from mmvps.utils import register_all_modules
@@ -187,8 +187,7 @@ def test_association_samples_follow_gt_tracks():
     # make every matched thing kernel predict its GT mask exactly: all become samples with
     # their GT label and track id
     masks = result.mask_preds.detach().clone()
-    gt_masks = key.gt_instances.masks.to_tensor(torch.float, 'cpu')
-    gt_small = torch.nn.functional.interpolate(gt_masks[None], masks.shape[-2:])[0] > 0.5
+    gt_small = get_panoptic_gt(key, NUM_THINGS, NUM_STUFF, masks.shape[-2:]).masks > 0.5
     matched = torch.nonzero(result.assigned_instances_ids[:8] > 0).squeeze(1)
     for i in matched.tolist():
         masks[i] = torch.where(gt_small[result.assigned_gt_inds[i]], 20., -20.)
@@ -201,7 +200,7 @@ def test_association_samples_follow_gt_tracks():
 def test_predict_writes_track_ids_and_resets():
     cfg = tiny_cfg(fusion=False)
     # keep every thing kernel (untrained scores are low) and start a track for each
-    cfg.detector.test_cfg.update(instance_score_thr=0.0, overlap_thr=1.0)
+    cfg.detector.test_cfg.update(instance_score_thr=0.0)
     cfg.tracker.update(init_score_thr=0.0, obj_score_thr=0.0, match_metric='cosine')
     model = build(cfg).eval()
     all_ids = []

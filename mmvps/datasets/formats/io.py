@@ -21,10 +21,9 @@ def _where(path):
     return str(path) if path is not None else '<array>'
 
 
-def read_png(path, kind, convert=None):
-    """Read a PNG as a numpy array, checking it exists, decodes, is not empty and has the
-    channel layout ``kind`` (``'gray16'``, ``'gray8'`` or ``'rgb'``); ``convert`` names a PIL
-    mode to convert the checked image to before the array is taken."""
+def load_png(path, kind):
+    """Open and decode a PNG with PIL, checking it exists, decodes, is not empty and has the
+    channel layout ``kind`` (``'gray16'``, ``'gray8'`` or ``'rgb'``)."""
     if kind not in _PNG_MODES:
         raise ValueError(f'unknown PNG kind {kind!r}, expected one of {sorted(_PNG_MODES)}')
     path = os.fspath(path)
@@ -35,18 +34,19 @@ def read_png(path, kind, convert=None):
     try:
         with Image.open(path) as img:
             img.load()
-            mode = img.mode
-            if convert and mode in _PNG_MODES[kind]:
-                img = img.convert(convert)
-            arr = np.asarray(img)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise FormatError(f'{path}: unreadable or corrupt PNG ({err})') from err
-    if mode not in _PNG_MODES[kind]:
-        raise FormatError(f'{path}: PNG mode {mode} where the format needs {kind} '
+    if img.mode not in _PNG_MODES[kind]:
+        raise FormatError(f'{path}: PNG mode {img.mode} where the format needs {kind} '
                           f'(one of {", ".join(_PNG_MODES[kind])})')
-    if arr.size == 0:
-        raise FormatError(f'{path}: empty image {arr.shape}')
-    return arr
+    if img.width == 0 or img.height == 0:
+        raise FormatError(f'{path}: empty image {img.width}x{img.height}')
+    return img
+
+
+def read_png(path, kind):
+    """Read a PNG as a numpy array (see :func:`load_png` for the checks)."""
+    return np.asarray(load_png(path, kind))
 
 
 def write_png(path, arr):

@@ -1,0 +1,39 @@
+"""Every config under configs/video_knet/ builds its Video K-Net, with the class numbers of its
+dataset."""
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from mmvps.registry import DATASETS, MODELS
+from mmvps.utils import register_all_modules
+
+register_all_modules()
+CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs' / 'video_knet'
+CONFIGS = sorted(CONFIG_DIR.glob('*.py'))
+
+
+def test_configs_exist():
+    names = {path.name for path in CONFIGS}
+    assert 'video_knet_r18_synthetic.py' in names
+    assert len(names) >= 5
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[path.stem for path in CONFIGS])
+def test_config_builds_its_model(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmvps'
+    model = MODELS.build(cfg.model)  # no init_weights: nothing is downloaded
+    assert type(model).__name__ == 'VideoKNet'
+
+    dataset_cfg = cfg.train_dataloader.dataset
+    while 'dataset' in dataset_cfg:  # dataset wrappers (RepeatDataset)
+        dataset_cfg = dataset_cfg.dataset
+    metainfo = DATASETS.get(dataset_cfg.type).METAINFO
+    head = model.detector.kernel_iter_head
+    assert head.num_thing_classes == len(metainfo['thing_classes'])
+    assert head.num_stuff_classes == len(metainfo['stuff_classes'])
+    assert model.track_head.in_channels == head.mask_head[-1].in_channels
+    # the paper turns kernel fusion off on Cityscapes-VPS only
+    assert model.with_kernel_fusion == ('cityscapes' not in path.stem)
+    assert model.kernel_linking is not None
