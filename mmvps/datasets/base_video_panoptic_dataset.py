@@ -8,6 +8,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmdet.datasets import BaseVideoDataset
+from mmdet.datasets.transforms import BaseFrameSample
 from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 
@@ -201,6 +202,16 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
             frame['label_map'] = self.label_map
             frame['num_things'] = self.num_things
         return info
+
+    def prepare_data(self, idx):
+        """Test mode: a pipeline that starts with a frame-sampling transform (near-online clips,
+        ``VideoClipSample(test_mode=True)``) gets the whole video record with the clip start
+        ``idx[1]`` as ``key_frame_id``; otherwise mmdet's behaviour (one frame, or a video)."""
+        if (self.test_mode and isinstance(idx, tuple) and self.pipeline.transforms
+                and isinstance(self.pipeline.transforms[0], BaseFrameSample)):
+            video_idx, start = idx
+            return self.pipeline(dict(self.get_data_info(video_idx), key_frame_id=int(start)))
+        return super().prepare_data(idx)
 
     def filter_data(self) -> List[dict]:
         """Apply ``filter_cfg`` in training; test mode keeps every frame."""

@@ -6,7 +6,7 @@ dataset_type = 'CityscapesVPSDataset'
 data_root = 'data/cityscapes_vps/'
 backend_args = None
 img_scale = (2048, 1024)  # (w, h)
-crop_size = (1024, 1024)  # (h, w)
+crop_size = (1024, 1024)  # (w, h): mmdet's RandomCrop takes width first
 
 train_pipeline = [
     # Video K-Net: a key frame and one reference frame within +-2 annotated frames

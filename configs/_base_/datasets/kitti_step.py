@@ -4,7 +4,7 @@ dataset_type = 'KITTISTEPDataset'
 data_root = 'data/kitti-step/'
 backend_args = None
 img_scale = (1242, 375)  # (w, h)
-crop_size = (384, 1248)  # (h, w)
+crop_size = (1248, 384)  # (w, h): mmdet's RandomCrop takes width first
 
 train_pipeline = [
     # Video K-Net: a key frame and one reference frame within +-2 frames

@@ -5,7 +5,7 @@ dataset_type = 'VIPERVPSDataset'
 data_root = 'data/viper_vps/'
 backend_args = None
 img_scale = (1920, 1080)  # (w, h)
-crop_size = (800, 1600)  # (h, w)
+crop_size = (1600, 800)  # (w, h): mmdet's RandomCrop takes width first
 
 train_pipeline = [
     # Video K-Net: a key frame and one reference frame within +-2 frames

@@ -4,7 +4,7 @@ dataset_type = 'VIPSegDataset'
 data_root = 'data/VIPSeg/'
 backend_args = None
 img_scale = (1280, 720)  # (w, h)
-crop_size = (720, 1280)  # (h, w)
+crop_size = (1280, 720)  # (w, h): mmdet's RandomCrop takes width first
 
 train_pipeline = [
     # Video K-Net: a key frame and one reference frame within +-2 frames

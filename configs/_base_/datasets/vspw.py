@@ -4,7 +4,7 @@ dataset_type = 'VSPWDataset'
 data_root = 'data/VSPW_480p/'
 backend_args = None
 img_scale = (853, 480)  # (w, h)
-crop_size = (480, 480)  # (h, w)
+crop_size = (480, 480)  # (w, h): mmdet's RandomCrop takes width first
 
 train_pipeline = [
     dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=2, filter_key_img=True),
