@@ -22,7 +22,26 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
     clip_grad=dict(max_norm=1, norm_type=2))
 
-train_dataloader = dict(batch_size=1)
+# few training videos: scale jitter and crops on top of the dataset's flips (the same random
+# parameters for the key and the reference frame)
+train_pipeline = [
+    dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=2, filter_key_img=True),
+    dict(
+        type='TransformBroadcaster',
+        share_random_params=True,
+        transforms=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadVideoPanopticAnnotations'),
+            dict(type='RandomResize', scale=_base_.img_scale, ratio_range=(0.8, 1.5),
+                 keep_ratio=True),
+            dict(type='RandomCrop', crop_size=_base_.img_scale[::-1], crop_type='absolute',
+                 recompute_bbox=True, allow_negative_crop=True),
+            dict(type='RandomFlip', prob=0.5),
+            dict(type='FilterTrackAnnotations'),
+        ]),
+    dict(type='PackVideoPanopticInputs')
+]
+train_dataloader = dict(batch_size=1, dataset=dict(pipeline=train_pipeline))
 default_hooks = dict(
     logger=dict(interval=50), checkpoint=dict(by_epoch=False, interval=max_iters))
 log_processor = dict(by_epoch=False)
