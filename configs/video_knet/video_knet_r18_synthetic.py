@@ -8,7 +8,7 @@ _base_ = [
 
 # iteration-based AdamW (the paper's optimizer); random initialization and a short schedule
 # call for a larger learning rate than the paper's 1e-4
-max_iters = 1200
+max_iters = 7200
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

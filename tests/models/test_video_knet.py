@@ -106,7 +106,8 @@ def test_kernel_fusion_shapes_and_update_step():
     fusion = KernelFusion(
         in_channels=16, num_heads=2, feedforward_channels=32,
         kernel_updator_cfg=dict(type='KernelUpdator', in_channels=16, feat_channels=16))
-    kernels, previous, feats = torch.randn(2, 7, 16), torch.randn(2, 5, 16), torch.randn(2, 16, 6, 8)
+    kernels, previous = torch.randn(2, 7, 16), torch.randn(2, 5, 16)
+    feats = torch.randn(2, 16, 6, 8)
     fused = fusion(kernels, previous, feats)
     assert fused.shape == (2, 7, 16)
     assert fusion.update_previous(previous, feats).shape == (2, 5, 16)
@@ -130,8 +131,10 @@ def test_fusion_on_off_in_the_iter_head():
         for name, model in (('on', with_fusion), ('off', without)):
             det = model.detector
             kernels, feats, masks = det.kernel_head(det.extract_feat(img))
-            outputs[name] = [det.kernel_iter_head(feats, kernels, masks, previous_kernels=prev)[-1][0]
-                             for prev in (None, previous)]
+            outputs[name] = [
+                det.kernel_iter_head(feats, kernels, masks, previous_kernels=prev)[-1][0]
+                for prev in (None, previous)
+            ]
     # fusion off: identical to K-Net with or without previous kernels, and equal to fusion-on
     # without previous kernels (first frame)
     assert torch.equal(outputs['off'][0], outputs['off'][1])

@@ -60,6 +60,14 @@ class KernelFusion(BaseModule):
             ffn_drop=dropout)
         self.ffn_norm = build_norm_layer(dict(type='LN'), in_channels)[1]
 
+    def init_weights(self) -> None:
+        """Xavier initialization of every weight matrix (the paper's choice outside the
+        backbone)."""
+        super().init_weights()
+        for param in self.parameters():
+            if param.dim() > 1:
+                nn.init.xavier_uniform_(param)
+
     def update_previous(self, previous_kernels: Tensor, feats: Tensor) -> Tensor:
         """Kernel update of ``[B, M, C]`` previous kernels on the current ``[B, C, h, w]``
         features."""

@@ -1,6 +1,7 @@
 """Kernel linking of Video K-Net (Sec. 3.2, Eq. 3)."""
 from typing import Optional
 
+import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks.transformer import FFN, MultiheadAttention
 from mmengine.model import BaseModule
@@ -50,6 +51,14 @@ class KernelLinking(BaseModule):
             act_cfg=ffn_act_cfg,
             ffn_drop=dropout)
         self.ffn_norm = build_norm_layer(dict(type='LN'), in_channels)[1]
+
+    def init_weights(self) -> None:
+        """Xavier initialization of every weight matrix (the paper's choice outside the
+        backbone)."""
+        super().init_weights()
+        for param in self.parameters():
+            if param.dim() > 1:
+                nn.init.xavier_uniform_(param)
 
     def forward(self, key_kernels: Tensor, ref_kernels: Optional[Tensor] = None) -> Tensor:
         """Args:
