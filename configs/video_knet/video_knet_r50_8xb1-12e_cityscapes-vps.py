@@ -1,5 +1,5 @@
 # Video K-Net R-50 on Cityscapes-VPS (paper Tab. 3: VPQ 65.6 / 57.7 / 54.2 at k = 0 / 5 / 10 on
-# val, and 52.8 averaged with k = 15 as in VPSNet's protocol). Kernel fusion is off: the paper
+# val, VPSNet's protocol). Kernel fusion is off: the paper
 # does not use it here because of the low frame rate of the annotated frames. All 30 frames of
 # each val clip are segmented and tracked online; the 6 annotated ones are evaluated.
 _base_ = [

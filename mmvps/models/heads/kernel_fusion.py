@@ -86,7 +86,8 @@ class KernelFusion(BaseModule):
         """
         if kernels.dim() != 3 or previous_kernels.dim() != 3 or \
                 kernels.shape[0] != previous_kernels.shape[0] or \
-                {kernels.shape[2], previous_kernels.shape[2]} != {self.in_channels}:
+                kernels.shape[2] != self.in_channels or \
+                previous_kernels.shape[2] != self.in_channels:
             raise ValueError(f'KernelFusion expects [B, K, {self.in_channels}] kernels and '
                              f'previous kernels, got {tuple(kernels.shape)} and '
                              f'{tuple(previous_kernels.shape)}')
