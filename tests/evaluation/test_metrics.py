@@ -190,6 +190,17 @@ def test_semseg_metric(case):
 
 
 # ------------------------------------------------------------------------------ behaviour
+def test_summary_table_logged(capsys):
+    categories, _, videos = load_case('01_perfect')
+    meta, lut = label_space(categories)
+    run_metric(VideoPanopticMetric(windows=[1, 2]), meta,
+               [[s] for frames in video_samples(videos, lut) for s in frames])
+    table = capsys.readouterr().out
+    lines = [line for line in table.splitlines() if line.startswith('| all')]
+    assert lines and lines[0].count('100.00') == 4  # PQ, VPQ@n=1, VPQ@n=2, mean
+    assert 'STQ 100.00  AQ 100.00  IoU 100.00' in table
+
+
 def test_registered_and_window_presets_logged(caplog):
     metric = METRICS.build(dict(type='VideoPanopticMetric', windows='viper'))
     assert isinstance(metric, VideoPanopticMetric) and metric.windows == (5, 10, 15)
@@ -226,6 +237,10 @@ def test_stream_errors():
     with pytest.raises(ValueError, match=r'v/00000000.jpg: the data sample has no '
                        r'gt_panoptic_seg'):
         feed([no_gt])
+    split_without_masks = frame_sample(0, 'v', 0, 1, lut, tuple(m for m in videos['perfect0']))
+    split_without_masks.set_metainfo(dict(seg_map_path=None))
+    with pytest.raises(ValueError, match=r'v/00000000.jpg: the frame has no ground truth file'):
+        feed([split_without_masks])
     small = frame_sample(0, 'v', 0, 1, lut, tuple(m[:, :8] for m in videos['perfect0']))
     small.pred_panoptic_seg = first[0].pred_panoptic_seg
     with pytest.raises(ValueError, match=r'prediction \(24, 32\) and ground truth \(8, 32\)'):

@@ -105,6 +105,9 @@ class VideoPanopticMetric(BaseVideoStreamMetric):
         return decode_panoptic(pred, self.num_classes)
 
     def _update(self, accumulator, video_name, frame, where):
+        if 'seg_map_path' in frame and frame['seg_map_path'] is None:
+            raise ValueError(f'{where}: the frame has no ground truth file (a split without '
+                             f'masks); set format_only=True to write predictions instead')
         gt = label_map_of(frame, 'gt_panoptic_seg', where)
         if gt is None:
             raise ValueError(f'{where}: the data sample has no gt_panoptic_seg; load it with '
@@ -118,9 +121,26 @@ class VideoPanopticMetric(BaseVideoStreamMetric):
         accumulator.update(video_name, gt_sem, gt_inst, pred_sem, pred_inst)
 
     def _format_results(self, results):
+        self._log_summary(results)
         if self.classwise:
             self._log_per_class(results['per_class'])
         return flatten_panoptic_results(results)
+
+    def _log_summary(self, results):
+        """Log PQ, VPQ per window size and their mean for All / Things / Stuff, and STQ (x100)."""
+        columns = [('PQ', results['PQ'])] + [
+            ('VPQ' if key == 'mean' else f'VPQ@{key}', groups)
+            for key, groups in results['VPQ'].items()]
+        rows = [[''] + [name for name, _ in columns]]
+        for group, _ in _GROUPS:
+            rows.append([group] + [
+                '-' if groups is None or groups.get(group) is None else
+                f'{100 * groups[group]:.2f}' for _, groups in columns])
+        table = AsciiTable(rows).table
+        if results.get('STQ') is not None:
+            table += '\n' + '  '.join(f'{key} {100 * results[key]:.2f}'
+                                      for key in ('STQ', 'AQ', 'IoU'))
+        print_log('\n' + table, logger='current')
 
     def _log_per_class(self, per_class):
         """Log PQ / SQ / RQ and the VPQ of every window size per class (x100)."""
