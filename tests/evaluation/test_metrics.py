@@ -239,8 +239,11 @@ def test_stream_errors():
         feed([no_gt])
     split_without_masks = frame_sample(0, 'v', 0, 1, lut, tuple(m for m in videos['perfect0']))
     split_without_masks.set_metainfo(dict(seg_map_path=None))
-    with pytest.raises(ValueError, match=r'v/00000000.jpg: the frame has no ground truth file'):
-        feed([split_without_masks])
+    for frame in (split_without_masks, split_without_masks.to_dict()):
+        metric = VideoPanopticMetric()
+        metric.dataset_meta = meta
+        with pytest.raises(ValueError, match=r'v/00000000.jpg: the frame has no ground truth'):
+            metric.process({}, [frame])
     small = frame_sample(0, 'v', 0, 1, lut, tuple(m[:, :8] for m in videos['perfect0']))
     small.pred_panoptic_seg = first[0].pred_panoptic_seg
     with pytest.raises(ValueError, match=r'prediction \(24, 32\) and ground truth \(8, 32\)'):

@@ -105,7 +105,7 @@ class VideoPanopticMetric(BaseVideoStreamMetric):
         return decode_panoptic(pred, self.num_classes)
 
     def _update(self, accumulator, video_name, frame, where):
-        if 'seg_map_path' in frame and frame['seg_map_path'] is None:
+        if frame.get('seg_map_path', '') is None:
             raise ValueError(f'{where}: the frame has no ground truth file (a split without '
                              f'masks); set format_only=True to write predictions instead')
         gt = label_map_of(frame, 'gt_panoptic_seg', where)
