@@ -6,6 +6,7 @@ import torch
 from metric_cases import case_names, expected, load_case
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
 from mmengine.structures import PixelData
 
 from mmvps.evaluation import VideoPanopticMetric, VideoSemSegMetric
@@ -193,6 +194,8 @@ def test_semseg_metric(case):
 def test_summary_table_logged(capsys):
     categories, _, videos = load_case('01_perfect')
     meta, lut = label_space(categories)
+    # a logger made now writes to the stdout pytest captures for this test
+    MMLogger.get_instance('test_summary_table_logged')
     run_metric(VideoPanopticMetric(windows=[1, 2]), meta,
                [[s] for frames in video_samples(videos, lut) for s in frames])
     table = capsys.readouterr().out
