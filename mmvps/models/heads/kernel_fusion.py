@@ -3,17 +3,15 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import build_norm_layer
-from mmcv.cnn.bricks.transformer import FFN, MultiheadAttention
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmvps.registry import MODELS
+from .kernel_linking import KernelLinking
 from .kernel_update_head import assemble_group_features
 
 
 @MODELS.register_module()
-class KernelFusion(BaseModule):
+class KernelFusion(KernelLinking):
     """Fuse the previous frame's kernels into the current ones at the start of K-Net's last stage.
 
     1. kernel update of the previous kernels on the current frame (K-Net's step 2): their masks
@@ -22,7 +20,8 @@ class KernelFusion(BaseModule):
        essential: objects move and change scale between frames, so the previous kernels are
        first re-weighted by what they see now;
     2. fusion: multi-head attention with the current kernels as queries and the updated previous
-       kernels as keys and values (plus the identity), then an FFN, each followed by LayerNorm.
+       kernels as keys and values (plus the identity), then an FFN, each followed by LayerNorm:
+       the attention block of :class:`KernelLinking`, which this module extends.
 
     Args:
         in_channels (int): kernel and feature channels ``C``.
@@ -45,28 +44,10 @@ class KernelFusion(BaseModule):
                  kernel_updator_cfg: dict = dict(
                      type='KernelUpdator', in_channels=256, feat_channels=256),
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.in_channels = in_channels
+        super().__init__(in_channels, num_heads, feedforward_channels, num_ffn_fcs, dropout,
+                         ffn_act_cfg, init_cfg)
         self.mask_fc = nn.Linear(in_channels, in_channels)
         self.kernel_updator = MODELS.build(kernel_updator_cfg)
-        self.attention = MultiheadAttention(
-            in_channels, num_heads, attn_drop=dropout, proj_drop=dropout, batch_first=True)
-        self.attention_norm = build_norm_layer(dict(type='LN'), in_channels)[1]
-        self.ffn = FFN(
-            in_channels,
-            feedforward_channels,
-            num_ffn_fcs,
-            act_cfg=ffn_act_cfg,
-            ffn_drop=dropout)
-        self.ffn_norm = build_norm_layer(dict(type='LN'), in_channels)[1]
-
-    def init_weights(self) -> None:
-        """Xavier initialization of every weight matrix (the paper's choice outside the
-        backbone)."""
-        super().init_weights()
-        for param in self.parameters():
-            if param.dim() > 1:
-                nn.init.xavier_uniform_(param)
 
     def update_previous(self, previous_kernels: Tensor, feats: Tensor) -> Tensor:
         """Kernel update of ``[B, M, C]`` previous kernels on the current ``[B, C, h, w]``
@@ -91,6 +72,4 @@ class KernelFusion(BaseModule):
             raise ValueError(f'KernelFusion expects [B, K, {self.in_channels}] kernels and '
                              f'previous kernels, got {tuple(kernels.shape)} and '
                              f'{tuple(previous_kernels.shape)}')
-        updated = self.update_previous(previous_kernels, feats)
-        fused = self.attention_norm(self.attention(query=kernels, key=updated, value=updated))
-        return self.ffn_norm(self.ffn(fused))
+        return super().forward(kernels, self.update_previous(previous_kernels, feats))
