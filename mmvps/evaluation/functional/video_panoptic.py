@@ -14,6 +14,7 @@ import numpy as np
 from .panoptic_quality import PanopticCounts, match_tubes
 from .segment_pairs import (code_inst, code_sem, count_segment_pairs, sum_by_code,
                             sum_by_pair)
+from .streaming import StreamingVideoAccumulator
 
 # VPQ window sizes (in evaluated frames) of the published protocols.
 WINDOW_PRESETS = {
@@ -82,7 +83,7 @@ def _stq(aq, iou):
     return None if aq is None or iou is None else math.sqrt(aq * iou)
 
 
-class VideoPanopticAccumulator:
+class VideoPanopticAccumulator(StreamingVideoAccumulator):
     """Image PQ, VPQ for a set of window sizes, and STQ of video panoptic predictions.
 
     Args:
@@ -101,8 +102,11 @@ class VideoPanopticAccumulator:
     previous video, :meth:`finish` closes the last one. :meth:`compute` returns fractions.
     """
 
+    MERGE_SETTINGS = ('categories', 'void', 'windows', 'with_stq', 'stq_vipseg_script_compat')
+
     def __init__(self, categories, void=255, windows=(1, 2, 4, 6), with_stq=True,
                  stq_vipseg_script_compat=False):
+        super().__init__()
         categories = sorted(categories, key=lambda c: c['id'])
         if [c['id'] for c in categories] != list(range(len(categories))) or not categories:
             raise ValueError('categories must have the contiguous ids 0..C-1, got ids '
@@ -128,10 +132,7 @@ class VideoPanopticAccumulator:
         self._counts = {n: PanopticCounts(self.num_classes) for n in self._sizes}
         self._confusion = np.zeros((self.num_classes + 1, ) * 2, np.int64)
         self._per_video = {}  # name -> (AQ sum, number of GT tubes, IoU) (STQ)
-        self._closed = set()
-        self._video = None
         self._frames = deque(maxlen=self._sizes[-1] - 1)
-        self._frame_index = 0
         self._sequence = None
 
     # ------------------------------------------------------------------ streaming
@@ -142,16 +143,7 @@ class VideoPanopticAccumulator:
 
     def update(self, video_name, gt_sem, gt_inst, pred_sem, pred_inst):
         """Add the next evaluated frame of ``video_name``."""
-        if video_name is None:
-            raise ValueError('update() needs the name of the video the frame belongs to')
-        if video_name != self._video:
-            if video_name in self._closed:
-                raise ValueError(f'video {video_name!r} was already closed: the frames of a '
-                                 f'video must be given consecutively')
-            self.finish()
-            self._video = video_name
-            self._sequence = _Sequence(self.num_classes) if self.with_stq else None
-        where = f'video {video_name!r} frame {self._frame_index}'
+        where = self._enter_video(video_name)
         frame = count_segment_pairs(gt_sem, gt_inst, pred_sem, pred_inst, self.num_classes,
                                     self._isthing, self.void, where)
         self._add_windows(frame)
@@ -160,40 +152,25 @@ class VideoPanopticAccumulator:
         self._frames.append(frame)
         self._frame_index += 1
 
-    def finish(self):
-        """Close the open video (its STQ becomes final; no later frame may join it)."""
-        if self._video is None:
-            return
+    def _open_video(self):
+        self._sequence = _Sequence(self.num_classes) if self.with_stq else None
+
+    def _close_video(self):
+        """The video's STQ becomes final."""
         if self.with_stq:
             seq = self._sequence
             aq_sum, num_tubes = seq.association_sum()
             self._per_video[self._video] = (aq_sum, num_tubes,
                                             mean_iou_of_confusion(seq.confusion))
             self._confusion += seq.confusion
-        self._closed.add(self._video)
-        self._video, self._sequence = None, None
+        self._sequence = None
         self._frames.clear()
-        self._frame_index = 0
 
-    def merge(self, other):
-        """Add the statistics of ``other`` (same settings, other videos)."""
-        settings = ('categories', 'void', 'windows', 'with_stq', 'stq_vipseg_script_compat')
-        for name in settings:
-            if getattr(self, name) != getattr(other, name):
-                raise ValueError(f'cannot merge accumulators with different {name}: '
-                                 f'{getattr(self, name)!r} vs {getattr(other, name)!r}')
-        self.finish()
-        other.finish()
-        shared = self._closed & other._closed
-        if shared:
-            raise ValueError(f'cannot merge accumulators that both hold the videos '
-                             f'{sorted(shared)}')
+    def _merge_statistics(self, other):
         for n in self._sizes:
             self._counts[n] += other._counts[n]
         self._confusion += other._confusion
         self._per_video.update(other._per_video)
-        self._closed |= other._closed
-        return self
 
     # ------------------------------------------------------------------ per frame
     def _add_windows(self, frame):

@@ -17,11 +17,12 @@ from fractions import Fraction
 import numpy as np
 
 from .segment_pairs import checked_label_map
+from .streaming import StreamingVideoAccumulator
 
 _INT64_MAX = (1 << 63) - 1
 
 
-class VideoSemSegAccumulator:
+class VideoSemSegAccumulator(StreamingVideoAccumulator):
     """mIoU and mVC_n of video semantic segmentation (VSPW).
 
     Args:
@@ -34,7 +35,10 @@ class VideoSemSegAccumulator:
     :meth:`update` takes a video's frames in order; a new video name closes the previous one.
     """
 
+    MERGE_SETTINGS = ('num_classes', 'void', 'vc_windows', 'vc_include_last_window')
+
     def __init__(self, num_classes, void=255, vc_windows=(8, 16), vc_include_last_window=False):
+        super().__init__()
         if num_classes < 1 or void < num_classes:
             raise ValueError(f'need num_classes >= 1 and a void label >= num_classes, got '
                              f'num_classes={num_classes}, void={void}')
@@ -48,27 +52,16 @@ class VideoSemSegAccumulator:
         self._unscorable = 0  # labelled GT pixels predicted outside 0..C-1
         self._vc_sum = {n: Fraction(0) for n in self.vc_windows}  # exact sum of window VCs
         self._vc_count = {n: 0 for n in self.vc_windows}
-        self._closed = set()
-        self._video = None
         self._reset_video()
 
     def _reset_video(self):
-        self._frame_index = 0
         self._last_gt = self._last_pred = None
         self._gt_run_start = self._pred_run_start = None
         self._pending = {}  # n -> (|G and P|, |G|) of the window ending at the last frame
 
     def update(self, video_name, gt_sem, pred_sem):
         """Add the next frame of ``video_name``."""
-        if video_name is None:
-            raise ValueError('update() needs the name of the video the frame belongs to')
-        if video_name != self._video:
-            if video_name in self._closed:
-                raise ValueError(f'video {video_name!r} was already closed: the frames of a '
-                                 f'video must be given consecutively')
-            self.finish()
-            self._video = video_name
-        where = f'video {video_name!r} frame {self._frame_index}'
+        where = self._enter_video(video_name)
         gt, gt_max = checked_label_map(gt_sem, max(self.void, self.num_classes - 1),
                                        'ground-truth semantic', where)
         pred, _ = checked_label_map(pred_sem, _INT64_MAX, 'predicted semantic', where)
@@ -126,36 +119,18 @@ class VideoSemSegAccumulator:
             self._vc_sum[n] += Fraction(consistent / gt_constant)
             self._vc_count[n] += 1
 
-    def finish(self):
-        """Close the open video."""
-        if self._video is None:
-            return
+    def _close_video(self):
         if self.vc_include_last_window:
             for n, window in self._pending.items():
                 self._commit(n, window)
-        self._closed.add(self._video)
-        self._video = None
         self._reset_video()
 
-    def merge(self, other):
-        """Add the statistics of ``other`` (same settings, other videos)."""
-        for name in ('num_classes', 'void', 'vc_windows', 'vc_include_last_window'):
-            if getattr(self, name) != getattr(other, name):
-                raise ValueError(f'cannot merge accumulators with different {name}: '
-                                 f'{getattr(self, name)!r} vs {getattr(other, name)!r}')
-        self.finish()
-        other.finish()
-        shared = self._closed & other._closed
-        if shared:
-            raise ValueError(f'cannot merge accumulators that both hold the videos '
-                             f'{sorted(shared)}')
+    def _merge_statistics(self, other):
         self._confusion += other._confusion
         self._unscorable += other._unscorable
         for n in self.vc_windows:
             self._vc_sum[n] += other._vc_sum[n]
             self._vc_count[n] += other._vc_count[n]
-        self._closed |= other._closed
-        return self
 
     def compute(self):
         """Closes the open video and returns ``{'mIoU', 'mVC<n>' per n, 'per_class_IoU'}``
