@@ -9,7 +9,7 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmvps.engine import init_cpu_distributed
+from mmvps.engine import close_distributed, init_cpu_distributed
 from mmvps.registry import RUNNERS
 from mmvps.utils import register_all_modules
 
@@ -70,6 +70,7 @@ def main():
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
+    close_distributed()
 
 
 if __name__ == '__main__':

@@ -47,3 +47,12 @@ def init_cpu_distributed(cfg: Config) -> None:
             type='mmvps.engine.CPUDistributedDataParallel',
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
+def close_distributed() -> None:
+    """Wait for every rank, then destroy the process group before the interpreter exits: a gloo
+    group left alive can abort a process at exit ("terminate called without an active
+    exception")."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
