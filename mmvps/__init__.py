@@ -1,14 +1,12 @@
 """mmvps: video panoptic segmentation on OpenMMLab (mmengine / mmcv / mmdet 3.x).
 
-Importing mmvps is enough for another OpenMMLab project: it creates the mmvps registries
-(children of mmdet's, so ``custom_imports=dict(imports=['mmvps'])`` + ``type='mmvps.X'`` builds
-mmvps modules) and allow-lists the globals of mmengine checkpoints for torch's
-``weights_only`` loading (see :mod:`mmvps.utils.checkpoint_globals`).
+Like ``import mmdet``, ``import mmvps`` is light (no torch, no mmdet), so that the numpy metric
+core and the file formats load fast. The registries live in :mod:`mmvps.registry` (children of
+mmdet's); mmengine imports it for every build in the ``mmvps`` scope (``default_scope='mmvps'``
+or ``type='mmvps.X'`` from another project with ``custom_imports=dict(imports=['mmvps'])``), and
+importing it also allow-lists the globals of mmengine checkpoints for torch's ``weights_only``
+loading (:mod:`mmvps.utils.checkpoint_globals`).
 """
-from . import registry  # noqa: F401
-from .utils import allow_mmengine_checkpoint_globals
 from .version import __version__
-
-allow_mmengine_checkpoint_globals()
 
 __all__ = ['__version__']

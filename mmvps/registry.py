@@ -5,7 +5,13 @@ mmengine module by parent lookup, and another project can say ``type='mmvps.X'``
 node is searched, so configs work without importing mmvps by hand. Each node lists mmdet's
 location first: mmengine's lookup walks up to the parent's *registered* modules without
 importing the parent's locations, so ``default_scope='mmvps'`` would otherwise miss mmdet
-modules that nothing has imported yet.
+modules that nothing has imported yet. The ``mmvps.datasets`` and ``mmvps.evaluation`` packages
+export lazily, so their nodes list the registering modules themselves;
+``tests/test_registry.py`` checks that the locations reach every registered mmvps module.
+
+Importing this module also allow-lists the globals of mmengine checkpoints for torch's
+``weights_only`` loading, so ``--resume`` and ``load_from`` work in every run that builds
+anything in the mmvps scope.
 """
 from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
 from mmdet.registry import DATASETS as MMDET_DATASETS
@@ -31,6 +37,10 @@ from mmdet.registry import \
     WEIGHT_INITIALIZERS as MMDET_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
+from mmvps.utils.checkpoint_globals import allow_mmengine_checkpoint_globals
+
+allow_mmengine_checkpoint_globals()
+
 RUNNERS = Registry(
     'runner', parent=MMDET_RUNNERS, locations=['mmdet.engine.runner', 'mmvps.engine'])
 RUNNER_CONSTRUCTORS = Registry(
@@ -40,7 +50,10 @@ LOOPS = Registry('loop', parent=MMDET_LOOPS, locations=['mmdet.engine.runner', '
 HOOKS = Registry('hook', parent=MMDET_HOOKS, locations=['mmdet.engine.hooks', 'mmvps.engine'])
 
 DATASETS = Registry(
-    'dataset', parent=MMDET_DATASETS, locations=['mmdet.datasets', 'mmvps.datasets'])
+    'dataset', parent=MMDET_DATASETS, locations=['mmdet.datasets'] + [
+        f'mmvps.datasets.{module}' for module in (
+            'cityscapes_vps_dataset', 'step_dataset', 'synthetic', 'viper_vps_dataset',
+            'vipseg_dataset', 'vspw_dataset')])
 DATA_SAMPLERS = Registry(
     'data sampler', parent=MMDET_DATA_SAMPLERS,
     locations=['mmdet.datasets.samplers', 'mmvps.datasets.samplers'])
@@ -68,9 +81,10 @@ PARAM_SCHEDULERS = Registry(
     locations=['mmdet.engine.schedulers', 'mmvps.engine'])
 
 METRICS = Registry(
-    'metric', parent=MMDET_METRICS, locations=['mmdet.evaluation', 'mmvps.evaluation'])
+    'metric', parent=MMDET_METRICS, locations=['mmdet.evaluation', 'mmvps.evaluation.metrics'])
 EVALUATOR = Registry(
-    'evaluator', parent=MMDET_EVALUATOR, locations=['mmdet.evaluation', 'mmvps.evaluation'])
+    'evaluator', parent=MMDET_EVALUATOR,
+    locations=['mmdet.evaluation', 'mmvps.evaluation.metrics'])
 
 TASK_UTILS = Registry(
     'task util', parent=MMDET_TASK_UTILS, locations=['mmdet.models', 'mmvps.models'])

@@ -99,3 +99,68 @@ def test_register_all_modules_sets_scope_and_registers():
     # mmdet's modules are registered too (in mmdet's nodes, found by parent lookup)
     assert 'Mask2Former' in mmdet_registry.MODELS.module_dict
     assert mmvps_registry.MODELS.get('Mask2Former') is mmdet_registry.MODELS.get('Mask2Former')
+
+
+def test_metric_core_and_formats_import_without_torch_or_mmdet():
+    """The offline scorer's imports stay numpy + PIL: the packages on its path export lazily."""
+    out = run_fresh("""
+        import sys
+        import mmvps, mmvps.evaluation.functional, mmvps.datasets.formats, mmvps.datasets.classes
+        print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'mmdet', 'mmengine',
+                                                                 'mmcv', 'cv2'}))
+        from mmvps.evaluation import VideoPanopticMetric  # lazy export, now imported
+        from mmvps.datasets import VIPSegDataset
+        print(VideoPanopticMetric.__module__, VIPSegDataset.__module__, 'torch' in sys.modules)
+        """)
+    assert out.split('\n')[:2] == [
+        '[]', 'mmvps.evaluation.metrics.video_panoptic_metric mmvps.datasets.vipseg_dataset True']
+
+
+def test_registry_locations_reach_every_registered_module():
+    """Importing the mmvps nodes' ``locations`` registers everything that importing every
+    module of the package registers, so lazy package exports lose nothing."""
+    out = run_fresh("""
+        import importlib, json, pkgutil
+        import mmvps
+        from mmengine.registry import Registry
+        from mmvps import registry
+
+        def snapshot():
+            return {name: sorted(node.module_dict) for name, node in vars(registry).items()
+                    if isinstance(node, Registry)}
+
+        for node in vars(registry).values():
+            if isinstance(node, Registry):
+                node.import_from_location()
+        through_locations = snapshot()
+        for info in pkgutil.walk_packages(mmvps.__path__, 'mmvps.'):
+            importlib.import_module(info.name)
+        print(json.dumps([through_locations, snapshot()]))
+        """)
+    import json
+    through_locations, everything = json.loads(out)
+    assert through_locations == everything
+    assert 'VideoKNet' in everything['MODELS'] and 'VIPSegDataset' in everything['DATASETS']
+    assert sum(map(len, everything.values())) >= 30
+
+
+def test_registry_import_allow_lists_checkpoint_globals(tmp_path):
+    """``mmvps.registry`` (imported by mmengine for every mmvps-scope build) makes mmengine's
+    checkpoint globals loadable with torch's default ``weights_only=True``; without it they fail."""
+    checkpoint = tmp_path / 'message_hub.pth'
+    run_fresh(f"""
+        import numpy as np, torch
+        from mmengine.logging import HistoryBuffer
+        buffer = HistoryBuffer()
+        buffer.update(np.float64(0.5))
+        torch.save(dict(log_scalars=dict(loss=buffer), eta=np.float64(3.0)), {str(checkpoint)!r})
+        """)
+    load = f"""
+        import torch
+        state = torch.load({str(checkpoint)!r})
+        print(state['log_scalars']['loss'].mean(), state['eta'])
+        """
+    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(load)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and 'weights_only' in proc.stderr
+    assert run_fresh('import mmvps.registry\n' + textwrap.dedent(load)).split() == ['0.5', '3.0']

@@ -1,15 +1,16 @@
-from .base_video_panoptic_dataset import BaseVideoPanopticDataset, panoptic_metainfo
-from .cityscapes_vps_dataset import CityscapesVPSDataset
-from .samplers import *  # noqa: F401,F403
-from .step_dataset import KITTISTEPDataset, MOTChallengeSTEPDataset
-from .synthetic import SyntheticVPSDataset, generate_synthetic_vps
-from .transforms import *  # noqa: F401,F403
-from .viper_vps_dataset import VIPERVPSDataset
-from .vipseg_dataset import VIPSegDataset
-from .vspw_dataset import VSPWDataset
+"""Video datasets, their transforms and samplers, the official file formats
+(:mod:`.formats`) and class lists (:mod:`.classes`). Exports are lazy (see :mod:`mmvps._lazy`)
+so that ``import mmvps.datasets.formats`` does not import torch / mmdet."""
+from mmvps._lazy import lazy_exports
 
-__all__ = [
-    'BaseVideoPanopticDataset', 'panoptic_metainfo', 'VIPSegDataset', 'VSPWDataset',
-    'CityscapesVPSDataset', 'KITTISTEPDataset', 'MOTChallengeSTEPDataset', 'VIPERVPSDataset',
-    'SyntheticVPSDataset', 'generate_synthetic_vps'
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, dict(
+    base_video_panoptic_dataset=['BaseVideoPanopticDataset', 'panoptic_metainfo'],
+    cityscapes_vps_dataset=['CityscapesVPSDataset'],
+    step_dataset=['KITTISTEPDataset', 'MOTChallengeSTEPDataset'],
+    synthetic=['SyntheticVPSDataset', 'generate_synthetic_vps'],
+    viper_vps_dataset=['VIPERVPSDataset'],
+    vipseg_dataset=['VIPSegDataset'],
+    vspw_dataset=['VSPWDataset'],
+    samplers=['VideoBalancedTestSampler', 'balance_videos'],
+    transforms=['PackVideoPanopticInputs', 'VideoClipSample', 'video_clip_starts',
+                'FilterTrackAnnotations', 'LoadVideoPanopticAnnotations']))

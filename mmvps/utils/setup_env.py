@@ -6,15 +6,16 @@ from mmengine import DefaultScope
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every mmvps module that registers something (and mmdet's), and optionally make
-    ``mmvps`` the default scope."""
+    """Import every mmvps module that registers something (the ``locations`` of the mmvps
+    registries) and mmdet's, and optionally make ``mmvps`` the default scope."""
     import mmdet.utils
+    from mmengine.registry import Registry
+
+    from mmvps import registry
     mmdet.utils.register_all_modules(init_default_scope=False)
-    import mmvps.datasets  # noqa: F401
-    import mmvps.engine  # noqa: F401
-    import mmvps.evaluation  # noqa: F401
-    import mmvps.models  # noqa: F401
-    import mmvps.visualization  # noqa: F401
+    for node in vars(registry).values():
+        if isinstance(node, Registry):
+            node.import_from_location()
 
     if not init_default_scope:
         return
