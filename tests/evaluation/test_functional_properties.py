@@ -17,7 +17,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmvps.evaluation.functional import VideoPanopticAccumulator, VideoSemSegAccumulator
+from mmvps.evaluation.functional import (VideoPanopticAccumulator, VideoSemSegAccumulator,
+                                         count_index_pairs)
 
 VOID = 255
 CATEGORIES = [
@@ -287,6 +288,40 @@ def spec_semseg(videos, n, include_last):
     union = confusion.sum(0) + confusion.sum(1) - np.diag(confusion)
     miou = np.mean(np.diag(confusion)[present] / union[present]) if present.any() else None
     return miou, (np.mean(vcs) if vcs else None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(videos_strategy, st.booleans())
+def test_counted_segment_pairs_give_the_label_map_numbers(videos, sparse):
+    """``update_pairs`` on pairs counted from segment-index maps (the offline scorer's
+    COCO-panoptic path) equals ``update`` on the label maps, on every number."""
+    from_pairs = VideoPanopticAccumulator(CATEGORIES, VOID, WINDOWS)
+    for name, maps in videos.items():
+        for t in range(len(maps[0])):
+            sides = []
+            for sem, inst in ((maps[0][t], maps[1][t]), (maps[2][t], maps[3][t])):
+                # segments listed in random order, padded with unused entries
+                segments, index = np.unique(np.stack([sem, inst], -1).reshape(-1, 2), axis=0,
+                                            return_inverse=True)
+                order = np.random.default_rng(t).permutation(len(segments))
+                pad = 2000 if sparse else 1  # many entries take count_index_pairs' sort path
+                table = np.zeros((len(segments) + pad, 2), np.int64)
+                table[order] = segments
+                sides.append((order[index.ravel()].reshape(sem.shape), table))
+            (gt_index, gt_table), (pred_index, pred_table) = sides
+            gt_pos, pred_pos, counts = count_index_pairs(gt_index, pred_index, len(gt_table),
+                                                         len(pred_table))
+            from_pairs.update_pairs(name, *gt_table[gt_pos].T, *pred_table[pred_pos].T, counts)
+    assert_close(from_pairs.compute(), panoptic(videos).compute())
+
+
+def test_count_index_pairs_by_hand():
+    gt = np.array([[1, 1, 2], [3, 3, 3]], np.uint16)
+    pred = np.array([[0, 1, 1], [1, 2, 2]], np.uint16)
+    for pred_size in (3, 70000):  # dense bincount, then the sparse path
+        g, p, counts = count_index_pairs(gt, pred, 4, pred_size)
+        assert dict(zip(zip(g.tolist(), p.tolist()), counts.tolist())) == {
+            (1, 0): 1, (1, 1): 1, (2, 1): 1, (3, 1): 1, (3, 2): 2}
 
 
 @settings(max_examples=25, deadline=None)

@@ -207,6 +207,22 @@ def test_bad_panoptic_input_raises_naming_the_frame(maps, error, message):
     assert "video 'clip' frame 1" in str(info.value)
 
 
+def test_bad_counted_pairs_raise_naming_the_frame():
+    acc = VideoPanopticAccumulator(CATEGORIES, VOID, (1, 2))
+    one = np.array([0])
+    with pytest.raises(ValueError, match="video 'v' frame 0: the ground-truth semantic map has "
+                       "label 7"):
+        acc.update_pairs('v', [7], one, one, one, [4])
+    with pytest.raises(ValueError, match='predicted instance map has the value -2'):
+        acc.update_pairs('v', one, one, one, [-2], [4])
+    with pytest.raises(ValueError, match='one non-negative count per pair'):
+        acc.update_pairs('v', one, one, one, one, [4, 1])
+    with pytest.raises(ValueError, match='one non-negative count per pair'):
+        acc.update_pairs('v', one, one, one, one, [-4])
+    acc.update_pairs('v', [0, 1], [0, 3], [0, 1], [0, 9], [4, 2])
+    assert acc.compute()['PQ']['all'] == 1.0
+
+
 def test_bad_semseg_input_raises_naming_the_frame():
     acc = VideoSemSegAccumulator(3, VOID)
     with pytest.raises(ValueError, match="video 'clip' frame 0: ground-truth label 9"):

@@ -37,7 +37,7 @@ from mmvps.datasets.formats import (FormatError, index_segments, load_json, load
                                     read_cityscapes_vps_panoptic_json, read_coco_panoptic_ids,
                                     read_vipseg_panoptic_json)
 from mmvps.evaluation.functional import (WINDOW_PRESETS, VideoPanopticAccumulator,
-                                         VideoSemSegAccumulator)
+                                         VideoSemSegAccumulator, count_index_pairs)
 
 VOID = 255
 DEFAULT_WINDOWS = dict(vipseg='vipseg', cityscapes_vps='cityscapes_vps', kitti_step='kitti_step',
@@ -176,8 +176,13 @@ LAYOUTS = dict(
 
 # ------------------------------------------------------------------------------ scoring
 class FrameDecoder:
-    """Reads one frame file into ``(sem, inst)`` in the accumulator's index space (category
-    ``k`` of the sorted category ids -> ``k``, void -> 255)."""
+    """Reads one frame file in the accumulator's index space (category ``k`` of the sorted
+    category ids -> ``k``, void -> 255).
+
+    Returns ``(index, sem, inst)``. COCO-panoptic files give each pixel's segment position in
+    ``segments_info`` as ``index`` and the labels per segment as ``sem`` / ``inst``, so a frame
+    pair is counted on the small indices alone; the other formats give ``index=None`` and label
+    maps."""
 
     def __init__(self, categories):
         ids = np.array(sorted(c['id'] for c in categories), dtype=np.int64)
@@ -192,11 +197,10 @@ class FrameDecoder:
 
     def __call__(self, spec):
         kind, path = spec[:2]
-        if kind == 'coco':  # map the few listed segments, then gather once per pixel
+        if kind == 'coco':
             index, table = index_segments(read_coco_panoptic_ids(path), spec[2], self.thing_ids,
                                           path, self.category_ids)
-            return (np.take(self.lut[table['category_id']], index),
-                    np.take(table['inst'].astype(np.uint32), index))
+            return index, self.lut[table['category_id']], table['inst']
         if kind == 'step':
             cat, inst = load_step(path)
         elif kind == 'vspw_gt':
@@ -208,7 +212,7 @@ class FrameDecoder:
         if unknown.any():
             raise FormatError(f'{path}: unknown category ids '
                               f'{np.unique(cat[unknown])[:10].tolist()}')
-        return sem, inst
+        return None, sem, inst
 
 
 def new_accumulator(categories, panoptic, windows, compat):
@@ -227,12 +231,19 @@ def score_video(video, categories, panoptic, windows, compat):
     decode = FrameDecoder(categories)
     accumulator = new_accumulator(categories, panoptic, windows, compat)
     for gt_spec, pred_spec in frames:
-        gt_sem, gt_inst = decode(gt_spec)
-        pred_sem, pred_inst = decode(pred_spec)
-        if gt_sem.shape != pred_sem.shape:
-            raise FormatError(f'{pred_spec[1]}: prediction size {pred_sem.shape} differs from the '
-                              f'ground truth {gt_spec[1]} {gt_sem.shape}')
-        if panoptic:
+        gt_index, gt_sem, gt_inst = decode(gt_spec)
+        pred_index, pred_sem, pred_inst = decode(pred_spec)
+        gt_shape, pred_shape = (sem.shape if index is None else index.shape
+                                for index, sem in ((gt_index, gt_sem), (pred_index, pred_sem)))
+        if gt_shape != pred_shape:
+            raise FormatError(f'{pred_spec[1]}: prediction size {pred_shape} differs from the '
+                              f'ground truth {gt_spec[1]} {gt_shape}')
+        if gt_index is not None:  # both COCO-panoptic: count segment pairs on the indices
+            gt_pos, pred_pos, counts = count_index_pairs(gt_index, pred_index, len(gt_sem),
+                                                         len(pred_sem))
+            accumulator.update_pairs(name, gt_sem[gt_pos], gt_inst[gt_pos], pred_sem[pred_pos],
+                                     pred_inst[pred_pos], counts)
+        elif panoptic:
             accumulator.update(name, gt_sem, gt_inst, pred_sem, pred_inst)
         else:
             accumulator.update(name, gt_sem, pred_sem)

@@ -102,17 +102,51 @@ def count_segment_pairs(gt_sem, gt_inst, pred_sem, pred_inst, num_classes, isthi
 
     g_inst, g_sem = np.divmod(g_key, g_span)
     p_inst, p_sem = np.divmod(p_key, p_span)
-    bad = (g_sem >= num_classes) & (g_sem != void)
+    return pair_codes(g_sem, g_inst, p_sem, p_inst, num_classes, isthing, void, where) + (counts, )
+
+
+def count_index_pairs(gt_index, pred_index, gt_size, pred_size):
+    """Overlap counts of two maps of small region indices (``0..gt_size-1``,
+    ``0..pred_size-1``), e.g. the position of each pixel's segment in a COCO-panoptic
+    ``segments_info``: one ``np.bincount`` over the combined index, no sort.
+
+    Returns ``(gt indices, pred indices, counts)`` of the overlapping pairs."""
+    if gt_index.shape != pred_index.shape:
+        raise ValueError(f'index maps differ in shape: {gt_index.shape} vs {pred_index.shape}')
+    key = np.multiply(gt_index, pred_size, dtype=np.int64)
+    key += pred_index
+    bins = gt_size * pred_size
+    if bins <= max(key.size, 1 << 16):
+        counts = np.bincount(key.ravel(), minlength=bins)
+        keys = np.flatnonzero(counts)
+        counts = counts[keys]
+    else:  # too many possible pairs for a dense count
+        keys, counts = _unique_counts(key)
+    gt_idx, pred_idx = np.divmod(keys, pred_size)
+    return gt_idx, pred_idx, counts
+
+
+def pair_codes(gt_sem, gt_inst, pred_sem, pred_inst, num_classes, isthing, void, where='frame'):
+    """Canonical ``(gt codes, pred codes)`` of counted pairs given by their labels (one entry
+    per pair), after checking that every label is a class or void."""
+    gt_sem, gt_inst, pred_sem, pred_inst = (
+        np.asarray(a, dtype=np.int64) for a in (gt_sem, gt_inst, pred_sem, pred_inst))
+    bad = ((gt_sem >= num_classes) & (gt_sem != void)) | (gt_sem < 0)
     if bad.any():
-        raise ValueError(f'{where}: the ground-truth semantic map has label {g_sem[bad][0]}, '
+        raise ValueError(f'{where}: the ground-truth semantic map has label {gt_sem[bad][0]}, '
                          f'neither a class (0..{num_classes - 1}) nor void ({void})')
-    bad = (p_sem > num_classes) & (p_sem != void)
+    bad = ((pred_sem > num_classes) & (pred_sem != void)) | (pred_sem < 0)
     if bad.any():
-        raise ValueError(f'{where}: the predicted semantic map has label {p_sem[bad][0]}, '
+        raise ValueError(f'{where}: the predicted semantic map has label {pred_sem[bad][0]}, '
                          f'neither a class (0..{num_classes - 1}) nor void ({num_classes} or '
                          f'{void})')
-    return (canonical_codes(g_sem, g_inst, num_classes, isthing),
-            canonical_codes(p_sem, p_inst, num_classes, isthing), counts)
+    for inst, what in ((gt_inst, 'ground-truth'), (pred_inst, 'predicted')):
+        bad = (inst < 0) | (inst > INST_MASK)
+        if bad.any():
+            raise ValueError(f'{where}: the {what} instance map has the value {inst[bad][0]}, '
+                             f'outside 0..{INST_MASK}')
+    return (canonical_codes(gt_sem, gt_inst, num_classes, isthing),
+            canonical_codes(pred_sem, pred_inst, num_classes, isthing))
 
 
 def canonical_codes(sem, inst, num_classes, isthing):

@@ -12,7 +12,7 @@ from collections import deque
 import numpy as np
 
 from .panoptic_quality import PanopticCounts, match_tubes
-from .segment_pairs import (code_inst, code_sem, count_segment_pairs, sum_by_code,
+from .segment_pairs import (code_inst, code_sem, count_segment_pairs, pair_codes, sum_by_code,
                             sum_by_pair)
 from .streaming import StreamingVideoAccumulator
 
@@ -142,10 +142,25 @@ class VideoPanopticAccumulator(StreamingVideoAccumulator):
         return len(self._frames)
 
     def update(self, video_name, gt_sem, gt_inst, pred_sem, pred_inst):
-        """Add the next evaluated frame of ``video_name``."""
+        """Add the next evaluated frame of ``video_name`` (label maps of one shape)."""
         where = self._enter_video(video_name)
-        frame = count_segment_pairs(gt_sem, gt_inst, pred_sem, pred_inst, self.num_classes,
-                                    self._isthing, self.void, where)
+        self._add_frame(count_segment_pairs(gt_sem, gt_inst, pred_sem, pred_inst,
+                                            self.num_classes, self._isthing, self.void, where))
+
+    def update_pairs(self, video_name, gt_sem, gt_inst, pred_sem, pred_inst, counts):
+        """Add the next evaluated frame given as counted segment pairs: one entry per
+        overlapping (GT segment, predicted segment) pair, its labels and its pixel count (e.g.
+        from :func:`count_index_pairs` on COCO-panoptic segment indices). Same result as
+        :meth:`update` on the label maps."""
+        where = self._enter_video(video_name)
+        gt_codes, pred_codes = pair_codes(gt_sem, gt_inst, pred_sem, pred_inst,
+                                          self.num_classes, self._isthing, self.void, where)
+        counts = np.asarray(counts, dtype=np.int64)
+        if counts.shape != gt_codes.shape or (counts < 0).any():
+            raise ValueError(f'{where}: counts must be one non-negative count per pair')
+        self._add_frame((gt_codes, pred_codes, counts))
+
+    def _add_frame(self, frame):
         self._add_windows(frame)
         if self.with_stq:
             self._add_stq(frame)
