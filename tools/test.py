@@ -70,6 +70,7 @@ def main():
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
+    del runner  # its cycles hold the DDP wrapper and, through it, the process group
     close_distributed()
 
 

@@ -7,6 +7,7 @@ Runner is built (the Runner then skips its own ``init_dist``) and selects
 :class:`CPUDistributedDataParallel` as the model wrapper. With CUDA nothing changes.
 """
 import datetime
+import gc
 
 import torch
 from mmengine.config import Config
@@ -50,9 +51,13 @@ def init_cpu_distributed(cfg: Config) -> None:
 
 
 def close_distributed() -> None:
-    """Wait for every rank, then destroy the process group before the interpreter exits: a gloo
-    group left alive can abort a process at exit ("terminate called without an active
-    exception")."""
+    """Wait for every rank, then free the process group while the interpreter is fully alive.
+
+    Call it after dropping the runner: the runner sits in reference cycles with the DDP wrapper,
+    which holds the group, so without the ``gc.collect()`` here the gloo group would be freed
+    during interpreter finalization, where its worker threads can abort the process ("terminate
+    called without an active exception")."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
+        gc.collect()
         torch.distributed.destroy_process_group()

@@ -2,6 +2,7 @@
 tiny model on the synthetic videos and evaluates it; a 1-process tools/test.py of the same
 checkpoint gives the same metrics and draws every frame with --show-dir."""
 import json
+import textwrap
 import socket
 import subprocess
 import sys
@@ -71,3 +72,38 @@ def test_two_process_cpu_train_and_val(tiny):
                     for p in (root / 'data' / 'imgs').glob('*/*.jpg')
                     if p.parent.name in (root / 'data' / 'val.txt').read_text().split())
     assert drawn == frames and len(drawn) == 8
+
+
+def test_close_distributed_frees_the_ddp_wrapper_before_destroying_the_group(tmp_path):
+    """The runner's reference cycles keep the DDP wrapper (and its gloo group) alive after the
+    tools drop the runner; ``close_distributed`` must free them while the interpreter is alive,
+    not leave them to interpreter finalization (where gloo's threads can abort the process)."""
+    code = f"""
+        import gc
+        import torch
+        import torch.distributed as dist
+        from mmvps.engine import CPUDistributedDataParallel, close_distributed
+        gc.disable()  # only close_distributed may collect the cycle
+        dist.init_process_group('gloo', init_method='file://{tmp_path / 'store'}', rank=0,
+                                world_size=1)
+
+        class Runner:  # stands in for mmengine's Runner, which sits in reference cycles
+            pass
+
+        runner = Runner()
+        runner.itself = runner
+        runner.model = CPUDistributedDataParallel(torch.nn.Linear(2, 2))
+        del runner
+
+        def alive():
+            return sum(isinstance(o, torch.nn.parallel.DistributedDataParallel)
+                       for o in gc.get_objects())
+
+        print(alive(), dist.is_initialized())
+        close_distributed()
+        print(alive(), dist.is_initialized())
+        """
+    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], env=tool_env(),
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split('\n')[:2] == ['1 True', '0 False']
