@@ -2,10 +2,10 @@
 tiny model on the synthetic videos and evaluates it; a 1-process tools/test.py of the same
 checkpoint gives the same metrics and draws every frame with --show-dir."""
 import json
-import textwrap
 import socket
 import subprocess
 import sys
+import textwrap
 
 import pytest
 from tiny_model import REPO_ROOT, make_tiny_dataset, tool_env, write_tiny_config
