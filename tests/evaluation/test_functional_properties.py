@@ -14,6 +14,7 @@ import pickle
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -322,6 +323,10 @@ def test_count_index_pairs_by_hand():
         g, p, counts = count_index_pairs(gt, pred, 4, pred_size)
         assert dict(zip(zip(g.tolist(), p.tolist()), counts.tolist())) == {
             (1, 0): 1, (1, 1): 1, (2, 1): 1, (3, 1): 1, (3, 2): 2}
+    with pytest.raises(ValueError, match='predicted index map has the value 2, outside 0..1'):
+        count_index_pairs(gt, pred, 4, 2)
+    with pytest.raises(ValueError, match='differ in shape'):
+        count_index_pairs(gt, pred[:1], 4, 3)
 
 
 @settings(max_examples=25, deadline=None)

@@ -111,6 +111,8 @@ def count_index_pairs(gt_index, pred_index, gt_size, pred_size):
     ``segments_info``: one ``np.bincount`` over the combined index, no sort.
 
     Returns ``(gt indices, pred indices, counts)`` of the overlapping pairs."""
+    gt_index, _ = checked_label_map(gt_index, gt_size - 1, 'ground-truth index', 'index pairs')
+    pred_index, _ = checked_label_map(pred_index, pred_size - 1, 'predicted index', 'index pairs')
     if gt_index.shape != pred_index.shape:
         raise ValueError(f'index maps differ in shape: {gt_index.shape} vs {pred_index.shape}')
     key = np.multiply(gt_index, pred_size, dtype=np.int64)
