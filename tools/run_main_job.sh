@@ -10,7 +10,7 @@ WORK_DIR=${WORK_DIR:-work_dirs/$NAME}
 
 bash tools/install.sh
 # deterministic: rewriting the tree on a rerun gives the same bytes
-"$PY" tools/misc/make_synthetic_vps.py data/synthetic_vps --overwrite --train-videos 96 --val-videos 4
+"$PY" tools/misc/make_synthetic_vps.py data/synthetic_vps --overwrite --train-videos 96 --val-videos 16
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
 # CheckpointHook writes the path of the newest checkpoint to last_checkpoint
 "$PY" tools/test.py "$CONFIG" "$(cat "$WORK_DIR/last_checkpoint")" --work-dir "$WORK_DIR" --show-dir vis
