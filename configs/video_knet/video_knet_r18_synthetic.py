@@ -1,6 +1,6 @@
 # CPU default: a small Video K-Net (ResNet-18, 16 base channels, 64-channel kernels) trained from
 # scratch on the synthetic videos, then evaluated online on the synthetic val split (STQ / VPQ).
-# About 8.5 minutes on 2 CPU cores. Generalization needs enough training videos: make the data
+# About 9.5 minutes on 2 CPU cores. Generalization needs enough training videos: make the data
 # with `python tools/misc/make_synthetic_vps.py data/synthetic_vps --train-videos 96` (see
 # configs/video_knet/README.md for the measured numbers).
 _base_ = [
