@@ -20,10 +20,6 @@ model = dict(
         test_cfg=dict(stuff_min_area=2048)))
 
 train_dataloader = dict(batch_size=1)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=1000),
-    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[9, 11], gamma=0.1)
-]
 find_unused_parameters = True
 # K-Net R-50 pretrained on Cityscapes panoptic: configs/knet/knet_r50_fpn_cityscapes-panoptic.py
 load_from = None

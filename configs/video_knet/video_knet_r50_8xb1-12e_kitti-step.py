@@ -23,10 +23,6 @@ train_dataloader = dict(
     batch_size=1,
     dataset=dict(_delete_=True, type='RepeatDataset', times=2,
                  dataset=_base_.train_dataloader.dataset))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=1000),
-    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[9, 11], gamma=0.1)
-]
 # kernels without association samples leave the linking and embedding head unused
 find_unused_parameters = True
 # K-Net R-50 pretrained on Cityscapes with the STEP classes (2 things, 17 stuff)

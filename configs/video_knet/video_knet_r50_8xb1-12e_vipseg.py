@@ -18,10 +18,6 @@ model = dict(
             mask_head=dict(num_classes=num_things_classes + num_stuff_classes))))
 
 train_dataloader = dict(batch_size=1)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=1000),
-    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[9, 11], gamma=0.1)
-]
 find_unused_parameters = True
 # K-Net R-50 pretrained on COCO panoptic: configs/knet/knet_r50_fpn_ms-3x_coco-panoptic.py
 load_from = None
