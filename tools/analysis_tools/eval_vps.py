@@ -195,12 +195,14 @@ class FrameDecoder:
         self.category_ids = set(ids.tolist())
         self.thing_ids = [c['id'] for c in categories if c['isthing']]
 
-    def __call__(self, spec):
+    def __call__(self, spec, ground_truth=False):
         kind, path = spec[:2]
         if kind == 'coco':
+            # a GT segment listed but absent from its PNG is an FN for the official scripts
             index, table = index_segments(read_coco_panoptic_ids(path), spec[2], self.thing_ids,
-                                          path, self.category_ids)
-            return index, self.lut[table['category_id']], table['inst']
+                                          path, self.category_ids, allow_absent=ground_truth)
+            table['sem'] = self.lut[table['category_id']]
+            return index, table, None
         if kind == 'step':
             cat, inst = load_step(path)
         elif kind == 'vspw_gt':
@@ -231,7 +233,7 @@ def score_video(video, categories, panoptic, windows, compat):
     decode = FrameDecoder(categories)
     accumulator = new_accumulator(categories, panoptic, windows, compat)
     for gt_spec, pred_spec in frames:
-        gt_index, gt_sem, gt_inst = decode(gt_spec)
+        gt_index, gt_sem, gt_inst = decode(gt_spec, ground_truth=True)
         pred_index, pred_sem, pred_inst = decode(pred_spec)
         gt_shape, pred_shape = (sem.shape if index is None else index.shape
                                 for index, sem in ((gt_index, gt_sem), (pred_index, pred_sem)))
@@ -239,16 +241,36 @@ def score_video(video, categories, panoptic, windows, compat):
             raise FormatError(f'{pred_spec[1]}: prediction size {pred_shape} differs from the '
                               f'ground truth {gt_spec[1]} {gt_shape}')
         if gt_index is not None:  # both COCO-panoptic: count segment pairs on the indices
-            gt_pos, pred_pos, counts = count_index_pairs(gt_index, pred_index, len(gt_sem),
-                                                         len(pred_sem))
-            accumulator.update_pairs(name, gt_sem[gt_pos], gt_inst[gt_pos], pred_sem[pred_pos],
-                                     pred_inst[pred_pos], counts)
+            add_coco_frame(accumulator, name, gt_spec, gt_index, gt_sem, pred_index, pred_sem)
         elif panoptic:
             accumulator.update(name, gt_sem, gt_inst, pred_sem, pred_inst)
         else:
             accumulator.update(name, gt_sem, pred_sem)
     accumulator.finish()
     return accumulator
+
+
+def add_coco_frame(accumulator, name, gt_spec, gt_index, gt_table, pred_index, pred_table):
+    """Count one COCO-panoptic frame pair on its segment indices and add it segment by segment,
+    as the official scripts score it. A GT ``area`` must equal the PNG's pixel count (the
+    scripts trust the JSON; a disagreeing file is refused rather than scored differently)."""
+    num_gt, num_pred = len(gt_table['id']) - 2, len(pred_table['id']) - 2
+    gt_pos, pred_pos, counts = count_index_pairs(gt_index, pred_index, num_gt + 2, num_pred + 2)
+    gt_area = np.bincount(gt_pos, counts, minlength=num_gt + 2)[1:num_gt + 1].astype(np.int64)
+    pred_area = np.bincount(pred_pos, counts, minlength=num_pred + 2)[1:num_pred + 1]
+    for seg, area in zip(gt_spec[2], gt_area.tolist()):
+        if seg.get('area') is not None and seg['area'] != area:
+            raise FormatError(f'{gt_spec[1]}: segment {seg["id"]} has area {seg["area"]} in the '
+                              f'JSON but {area} pixels in the PNG')
+    # table position k + 1 is the k-th listed segment, the last position void (-1 here)
+    gt_pos = np.where(gt_pos > num_gt, -1, gt_pos - 1)
+    pred_pos = np.where(pred_pos > num_pred, -1, pred_pos - 1)
+    inner = slice(1, -1)
+    accumulator.update_segments(
+        name, (gt_table['id'][inner], gt_table['sem'][inner], gt_table['iscrowd'][inner],
+               gt_area),
+        (pred_table['id'][inner], pred_table['sem'][inner], pred_area.astype(np.int64)),
+        (gt_pos, pred_pos, counts))
 
 
 def evaluate(fmt, gt_root, pred_root, split='val', windows=None, workers=1, compat=False,
