@@ -13,6 +13,17 @@ _PNG_MODES = {
 }
 
 
+# PNG header (IHDR) bit depths accepted for each kind, by colour type: PIL reads 16-bit RGB as
+# its high bytes and scales 1/2/4-bit gray to 0..255, so those would decode to wrong labels.
+_PNG_DEPTHS = {
+    'gray16': {0: (8, 16)},
+    'gray8': {0: (8, ), 3: (1, 2, 4, 8)},
+    'rgb': {2: (8, )},
+}
+_PNG_COLOUR_TYPES = {0: 'gray', 2: 'RGB', 3: 'palette', 4: 'gray+alpha', 6: 'RGBA'}
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+
+
 class FormatError(ValueError):
     """A file does not follow its official format; the message starts with the file path."""
 
@@ -39,9 +50,24 @@ def load_png(path, kind):
     if img.mode not in _PNG_MODES[kind]:
         raise FormatError(f'{path}: PNG mode {img.mode} where the format needs {kind} '
                           f'(one of {", ".join(_PNG_MODES[kind])})')
+    _check_png_header(path, kind)
     if img.width == 0 or img.height == 0:
         raise FormatError(f'{path}: empty image {img.width}x{img.height}')
     return img
+
+
+def _check_png_header(path, kind):
+    """The file is a PNG whose colour type and bit depth ``kind`` decodes exactly."""
+    with open(path, 'rb') as f:
+        head = f.read(26)
+    if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b'IHDR':
+        raise FormatError(f'{path}: unreadable or corrupt PNG (no PNG signature and header)')
+    depth, colour = head[24], head[25]
+    if depth not in _PNG_DEPTHS[kind].get(colour, ()):
+        wanted = ' or '.join(f'{"/".join(map(str, d))}-bit {_PNG_COLOUR_TYPES[c]}'
+                             for c, d in _PNG_DEPTHS[kind].items())
+        raise FormatError(f'{path}: {depth}-bit {_PNG_COLOUR_TYPES.get(colour, colour)} PNG '
+                          f'where the format needs {wanted}')
 
 
 def read_png(path, kind):
