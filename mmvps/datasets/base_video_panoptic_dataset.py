@@ -13,7 +13,7 @@ from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 
 from mmvps.structures.panoptic import IGNORE_INDEX
-from .formats import FormatError
+from .formats import FormatError, read_text_lines
 
 
 def panoptic_metainfo(categories: Sequence[dict]) -> dict:
@@ -25,6 +25,16 @@ def panoptic_metainfo(categories: Sequence[dict]) -> dict:
         thing_classes=tuple(c['name'] for c in ordered if c['isthing']),
         stuff_classes=tuple(c['name'] for c in ordered if not c['isthing']),
         palette=[tuple(c['color']) for c in ordered])
+
+
+def check_relative_name(name, where: str, what: str = 'video name') -> None:
+    """Refuse a name that would leave its folder when joined to it (an absolute path or a
+    ``..`` component): exporters write ``<outfile_prefix>/<video name>/...``."""
+    parts = str(name).replace('\\', '/').split('/')
+    if (not str(name) or osp.isabs(str(name)) or str(name).startswith(('/', '\\'))
+            or '..' in parts or osp.splitdrive(str(name))[0]):
+        raise FormatError(f'{where}: {what} {name!r} is absolute or contains "..": it must '
+                          f'stay inside its folder')
 
 
 class BaseVideoPanopticDataset(BaseVideoDataset):
@@ -103,6 +113,10 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
         from 0; a video without frames is an error."""
         data_list = []
         for video_name, frames in self.load_videos():
+            check_relative_name(video_name, self.source)
+            for frame in frames:
+                if frame.get('img_id') is not None:
+                    check_relative_name(frame['img_id'], self.source, 'image id')
             if not frames:
                 raise FormatError(f'{self.source}: video {video_name} has no frames')
             video_id = len(data_list)
@@ -167,8 +181,9 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
         """Video names of a split file (one per line, blank lines ignored)."""
         if not osp.isfile(path):
             raise FormatError(f'{path}: split file not found')
-        with open(path, encoding='utf-8') as f:
-            names = [line.strip() for line in f if line.strip()]
+        names = [line.strip() for line in read_text_lines(path) if line.strip()]
+        for name in names:
+            check_relative_name(name, path)
         if not names:
             raise FormatError(f'{path}: split file lists no videos')
         duplicates = sorted(n for n, count in Counter(names).items() if count > 1)

@@ -26,14 +26,15 @@ import os
 import os.path as osp
 import sys
 from functools import partial
-from multiprocessing import Pool
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from tqdm import tqdm
 
 from mmvps.datasets.classes import kitti_step, motchallenge_step, vspw
 from mmvps.datasets.formats import (FormatError, index_segments, load_json, load_step, load_vspw,
-                                    load_vspw_prediction, parse_categories,
+                                    load_vspw_prediction, parse_categories, read_text_lines,
                                     read_cityscapes_vps_panoptic_json, read_coco_panoptic_ids,
                                     read_vipseg_panoptic_json)
 from mmvps.evaluation.functional import (WINDOW_PRESETS, VideoPanopticAccumulator,
@@ -62,6 +63,11 @@ def _check_same(expected, found, where, what):
                           f'({len(extra)} in all)')
 
 
+def _check_not_empty(items, where, what):
+    if not items:
+        raise FormatError(f'{where}: the ground truth holds no {what}')
+
+
 def _coco_frame(path, segments_info):
     return ('coco', path, segments_info)
 
@@ -72,6 +78,9 @@ def vipseg_layout(gt_root, pred_root, split, categories=None):
     pred_json = osp.join(pred_root, 'pred.json')
     categories = categories or parse_categories(load_json(gt_json), gt_json)
     gt_videos = read_vipseg_panoptic_json(gt_json)
+    _check_not_empty(gt_videos, gt_json, 'video')
+    for name, frames in gt_videos.items():
+        _check_not_empty(frames, gt_json, f'frame of video {name}')
     pred_videos = read_vipseg_panoptic_json(pred_json)
     _check_same(list(gt_videos), list(pred_videos), pred_json, 'videos')
     _check_same(list(gt_videos), [d for d in os.listdir(osp.join(pred_root, 'pan_pred'))
@@ -103,6 +112,7 @@ def cityscapes_vps_layout(gt_root, pred_root, split, categories=None):
     pred_json = osp.join(pred_root, 'pred.json')
     categories = categories or parse_categories(load_json(gt_json), gt_json)
     gt_frames = read_cityscapes_vps_panoptic_json(gt_json)
+    _check_not_empty(gt_frames, gt_json, 'image')
     pred_frames = read_cityscapes_vps_panoptic_json(pred_json)
     if len(pred_frames) != len(gt_frames):
         raise FormatError(f'{pred_json}: {len(pred_frames)} annotations for {len(gt_frames)} '
@@ -129,11 +139,13 @@ def step_layout(gt_root, pred_root, split, categories=None, default=()):
     if not osp.isdir(gt_dir):
         raise FormatError(f'{gt_dir}: ground-truth folder not found')
     sequences = sorted(d for d in os.listdir(gt_dir) if osp.isdir(osp.join(gt_dir, d)))
+    _check_not_empty(sequences, gt_dir, 'sequence folder')
     _check_same(sequences, [d for d in os.listdir(pred_root) if osp.isdir(osp.join(pred_root, d))],
                 pred_root, 'sequence folders')
     videos = []
     for seq in sequences:
         names = _list_pngs(osp.join(gt_dir, seq), 'ground-truth')
+        _check_not_empty(names, osp.join(gt_dir, seq), '*.png frame')
         _check_same(names, _list_pngs(osp.join(pred_root, seq), 'prediction'),
                     osp.join(pred_root, seq), 'frame PNGs')
         videos.append((seq, [(('step', osp.join(gt_dir, seq, n)),
@@ -146,8 +158,7 @@ def vspw_layout(gt_root, pred_root, split, categories=None):
     list_file = osp.join(gt_root, f'{split}.txt')
     if not osp.isfile(list_file):
         raise FormatError(f'{list_file}: file not found')
-    with open(list_file, encoding='utf-8') as f:
-        names = [line.strip() for line in f if line.strip()]
+    names = [line.strip() for line in read_text_lines(list_file) if line.strip()]
     if not names:
         raise FormatError(f'{list_file}: lists no video')
     _check_same(names, [d for d in os.listdir(pred_root) if osp.isdir(osp.join(pred_root, d))],
@@ -273,6 +284,23 @@ def add_coco_frame(accumulator, name, gt_spec, gt_index, gt_table, pred_index, p
         (gt_pos, pred_pos, counts))
 
 
+class WorkerDied(RuntimeError):
+    """A worker process of the scorer ended without returning its video."""
+
+
+def available_cpus():
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def effective_workers(workers, num_videos):
+    """``--workers`` capped at the number of videos and of usable CPUs."""
+    return max(1, min(workers, num_videos, available_cpus()))
+
+
 def evaluate(fmt, gt_root, pred_root, split='val', windows=None, workers=1, compat=False,
              categories=None, progress=True):
     """Score a submission; returns the JSON-ready result (fractions) and the windows used.
@@ -288,11 +316,18 @@ def evaluate(fmt, gt_root, pred_root, split='val', windows=None, workers=1, comp
                    compat=compat)
     bar = tqdm(total=len(videos), desc=f'{fmt} videos', unit='video', disable=not progress,
                file=sys.stderr)
+    workers = effective_workers(workers, len(videos))
     if workers > 1:
-        with Pool(min(workers, len(videos))) as pool:
-            for accumulator in pool.imap(work, videos):
-                total.merge(accumulator)
-                bar.update()
+        # a pool whose worker dies (e.g. killed for memory) raises BrokenProcessPool instead of
+        # waiting forever, as multiprocessing.Pool would
+        with ProcessPoolExecutor(workers) as pool:
+            try:
+                for accumulator in pool.map(work, videos):
+                    total.merge(accumulator)
+                    bar.update()
+            except BrokenProcessPool as err:
+                raise WorkerDied(f'a scoring worker process died ({err}); no result was '
+                                 f'written (out of memory? try fewer --workers)') from err
     else:
         for video in videos:
             total.merge(work(video))
@@ -331,35 +366,81 @@ def format_table(results):
     return '\n'.join(lines)
 
 
+def window_sizes(text):
+    """``--windows``: a preset name or comma-separated positive integers."""
+    if text in WINDOW_PRESETS:
+        return tuple(WINDOW_PRESETS[text])
+    try:
+        sizes = tuple(int(n) for n in text.split(','))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is neither a preset ({", ".join(sorted(WINDOW_PRESETS))}) nor a list of '
+            f'positive window sizes such as 1,2,4,6')
+    return sizes
+
+
+def positive_int(text):
+    """``--workers``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a positive integer')
+    return value
+
+
+def check_writable(path):
+    """Why ``path`` cannot be written as the results file, or None (checked before scoring)."""
+    path = osp.abspath(path)
+    if osp.isdir(path):
+        return f'{path} is a directory'
+    parent = osp.dirname(path)
+    while not osp.exists(parent):  # the folders os.makedirs would create
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        return f'{parent} is not a directory'
+    if osp.exists(path) and not os.access(path, os.W_OK):
+        return f'{path} is not writable'
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f'cannot create files in {parent}'
+    return None
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('format', choices=sorted(LAYOUTS))
     parser.add_argument('--gt-root', required=True)
     parser.add_argument('--pred-root', required=True)
     parser.add_argument('--split', default='val')
-    parser.add_argument('--windows', help='VPQ window sizes, e.g. 1,2,4,6, or a preset name '
+    parser.add_argument('--windows', type=window_sizes,
+                        help='VPQ window sizes, e.g. 1,2,4,6, or a preset name '
                         f'({", ".join(sorted(WINDOW_PRESETS))}); default: the format\'s preset')
-    parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--workers', type=positive_int, default=1,
+                        help='worker processes (at most one per video and CPU)')
     parser.add_argument('--out', help='write the results (fractions) to this JSON file')
     parser.add_argument('--vipseg-stq-compat', action='store_true',
                         help="reproduce VIPSeg's eval_stq_vspw.py instance numbering")
     parser.add_argument('--categories', help='JSON file with a list of {"id", "name", '
                         '"isthing"} replacing the format\'s categories (GT JSON / mmvps list)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out is not None:
+        problem = check_writable(args.out)
+        if problem:
+            parser.error(f'argument --out: {problem}')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    windows = None
-    if args.windows:
-        windows = WINDOW_PRESETS[args.windows] if args.windows in WINDOW_PRESETS else tuple(
-            int(n) for n in args.windows.split(','))
     categories = None
     if args.categories:
         categories = parse_categories(dict(categories=load_json(args.categories)),
                                       args.categories)
-    results, windows = evaluate(args.format, args.gt_root, args.pred_root, args.split, windows,
-                                args.workers, args.vipseg_stq_compat, categories)
+    results, windows = evaluate(args.format, args.gt_root, args.pred_root, args.split,
+                                args.windows, args.workers, args.vipseg_stq_compat, categories)
     if windows is not None:
         presets = [k for k, v in WINDOW_PRESETS.items() if tuple(v) == tuple(windows)]
         print(f'VPQ windows {tuple(windows)}' + (f' (preset {presets[0]!r})' if presets else ''))
@@ -374,5 +455,5 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         main()
-    except FormatError as err:
+    except (FormatError, WorkerDied) as err:
         sys.exit(f'eval_vps.py: error: {err}')

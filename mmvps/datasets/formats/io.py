@@ -114,6 +114,19 @@ def load_json(path):
         raise FormatError(f'{path}: not valid JSON ({err})') from err
 
 
+def read_text_lines(path):
+    """Lines of a UTF-8 text file (a split list), raising :class:`FormatError` naming the file
+    when it is missing or not UTF-8 text."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FormatError(f'{path}: file not found')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return f.read().splitlines()
+    except UnicodeDecodeError as err:
+        raise FormatError(f'{path}: not UTF-8 text ({err})') from err
+
+
 def dump_json(path, obj):
     """Write ``obj`` as JSON, creating parent folders."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
