@@ -3,14 +3,14 @@ frame annotated (VPSNet layout, ``data/cityscapes_vps``)."""
 import os
 import os.path as osp
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Optional
 
 from mmvps.registry import DATASETS
 from .base_video_panoptic_dataset import BaseVideoPanopticDataset, panoptic_metainfo
 from .classes.cityscapes_vps import CATEGORIES
-from .formats import (FormatError, cityscapes_vps_image_id, cityscapes_vps_label_name, load_json,
-                      read_cityscapes_vps_panoptic_json)
+from .formats import (FormatError, cityscapes_vps_image_id, cityscapes_vps_label_name,
+                      is_json_int, load_json, read_cityscapes_vps_panoptic_json)
 
 # ``VVVV_GGGG_<city>_<seq>_<frame>_<suffix>.png``: video, global annotated-frame index, the
 # Cityscapes sequence frame it copies, and the suffix (the 20th frame keeps ``leftImg8bit``).
@@ -74,9 +74,15 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
         if not images:
             raise FormatError(f'{self.ann_file}: no images listed')
         for im in images:
-            if not isinstance(im, dict) or 'file_name' not in im or 'id' not in im:
+            if (not isinstance(im, dict) or not isinstance(im.get('file_name'), str)
+                    or im.get('id') is None or isinstance(im['id'], bool)):
                 raise FormatError(f'{self.ann_file}: each image needs an id and a file_name, got '
                                   f'{im!r}')
+        for key, what in (('file_name', 'image file'), ('id', 'image id')):
+            seen = Counter(im[key] for im in images)
+            twice = [k for k, n in seen.items() if n > 1]
+            if twice:
+                raise FormatError(f'{self.ann_file}: {what} {twice[0]!r} is listed twice')
         images = sorted(images, key=lambda im: im['file_name'])
         names = [im['file_name'] for im in images]
         if all(ANNOTATED_NAME.match(n) for n in names):
@@ -149,6 +155,11 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
             if ann['image_id'] not in per_image:
                 raise FormatError(f'{self.ann_file}: annotation {ann.get("id")} refers to unknown '
                                   f'image {ann["image_id"]}')
+            bad = [k for k in ('category_id', 'inst_id') if not is_json_int(ann[k])]
+            if bad or ann.get('iscrowd', 0) not in (0, 1) or ann['segmentation'] is None:
+                raise FormatError(f'{self.ann_file}: annotation {ann.get("id")} needs integer '
+                                  f'category_id and inst_id, iscrowd 0 or 1 and a segmentation, '
+                                  f'got {ann!r:.200}')
             per_image[ann['image_id']].append(
                 dict(category_id=int(ann['category_id']), inst_id=int(ann['inst_id']),
                      iscrowd=int(ann.get('iscrowd', 0)), mask=ann['segmentation']))

@@ -16,9 +16,12 @@ FORMAT and layouts (GT under --gt-root, predictions under --pred-root):
 
 Every video and frame of the ground truth must have a prediction and vice versa; sizes must
 agree; every PNG id must be listed in the JSON with a known category. Any violation stops the
-scorer with an error naming the file: a subset is never scored silently. Videos are scored by a
-process pool (one accumulator per video, merged in video order, so the numbers do not depend on
-``--workers``). Prints a table (x100) and writes fractions to ``--out``.
+scorer with an error naming the file: a subset is never scored silently. COCO-panoptic frames
+are scored segment by segment as the official scripts read them (``update_segments`` of the
+core: segment ids are tubes, a prediction's ``iscrowd`` is ignored, ...). Videos are scored by a
+process pool of at most one worker per video and CPU (one accumulator per video, merged in video
+order, so the numbers do not depend on ``--workers``); a worker that dies ends the run with an
+error. Prints a table (x100) and writes fractions to ``--out``, whose folder is checked first.
 """
 import argparse
 import json

@@ -8,8 +8,8 @@ is its track id.
 """
 import numpy as np
 
-from .io import (FormatError, _where, check_cat_inst, check_label_map, id2rgb, load_json,
-                 load_png, rgb2id, write_png)
+from .io import (FormatError, _where, check_cat_inst, check_label_map, id2rgb, is_json_int,
+                 load_json, load_png, rgb2id, write_png)
 
 
 def decode_coco_panoptic(rgb, segments_info, thing_ids, path=None, category_ids=None):
@@ -113,12 +113,12 @@ def _segment_table(segments_info, where, category_ids=None):
         if not isinstance(seg, dict):
             raise FormatError(f'{where}: segments_info entry {seg!r} is not an object')
         sid, cid = seg.get('id'), seg.get('category_id')
-        if not (_is_int(sid) and _is_int(cid)):  # 2.7 or true must not become 2 or 1
+        if not (is_json_int(sid) and is_json_int(cid)):  # 2.7 or true must not become 2 or 1
             raise FormatError(f'{where}: segments_info entry {seg!r} lacks an integer id or '
                               f'category_id')
         sid, cid = int(sid), int(cid)
         iscrowd = seg.get('iscrowd', 0)
-        if iscrowd not in (0, 1) or not (_is_int(iscrowd) or isinstance(iscrowd, bool)):
+        if iscrowd not in (0, 1) or not (is_json_int(iscrowd) or isinstance(iscrowd, bool)):
             raise FormatError(f'{where}: segment {sid} has iscrowd {iscrowd!r}, expected 0 or 1')
         if category_ids is not None and cid not in category_ids:
             raise FormatError(f'{where}: segment {sid} has unknown category_id {cid}')
@@ -131,11 +131,6 @@ def _segment_table(segments_info, where, category_ids=None):
     if len(np.unique(ids)) != len(ids):
         raise FormatError(f'{where}: segments_info lists a segment id twice')
     return ids, np.asarray(cats, dtype=np.int64), np.asarray(crowd, dtype=bool)
-
-
-def _is_int(value):
-    """A JSON integer (``true`` / ``false`` and ``2.0`` are not)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def coco_segment_id(cat, inst, is_thing):
@@ -234,7 +229,7 @@ def parse_categories(data, where):
     cats = []
     for c in data['categories']:
         _require(c, ('id', 'name', 'isthing'), where, 'each category')
-        if not _is_int(c['id']):
+        if not is_json_int(c['id']):
             raise FormatError(f'{where}: category {c!r} has a non-integer id')
         cats.append(dict(c, id=int(c['id']), isthing=int(c['isthing'])))
     if len({c['id'] for c in cats}) != len(cats):

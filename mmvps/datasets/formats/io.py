@@ -134,6 +134,12 @@ def dump_json(path, obj):
         json.dump(obj, f)
 
 
+def is_json_int(value):
+    """A JSON integer: ``true`` / ``false`` and ``2.7`` / ``2.0`` are not (``int()`` would turn
+    them into 1 / 0 / 2 silently)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def check_label_map(arr, ndim, path=None):
     """Check a decoder input is an integer array of ``ndim`` dims (3 means ``(H, W, 3)``)."""
     arr = np.asarray(arr)
