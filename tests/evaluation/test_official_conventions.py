@@ -210,3 +210,11 @@ def test_null_fields_name_the_file(tmp_path):
     with pytest.raises(FormatError, match=r'panoptic_gt_VIPSeg_val.json: each image has '
                        r'height=None \(an integer expected\)'):
         eval_vps.evaluate('vipseg', str(gt_root), str(pred_root), progress=False)
+
+
+def test_void_is_left_out_of_the_union_and_excuses(tmp_path):
+    # GT sky 1 (6 px) then void (4 px); predicted sky 1 over 8 px, car 7 over the last 2.
+    # Sky IoU = 6 / (8 + 6 - 6 - 2 on void) = 1 -> TP; car 7 lies on void (2/2 > 0.5): no FP.
+    frames = [([1] * 6 + [0] * 4, [seg(1, SKY)], [1] * 8 + [7] * 2,
+               [seg(1, SKY), seg(7, CAR)])]
+    both(tmp_path, frames, (1.0, None, 1.0))

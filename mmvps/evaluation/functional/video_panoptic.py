@@ -209,9 +209,8 @@ class VideoPanopticAccumulator(StreamingVideoAccumulator):
         if ((gt_pos < -1) | (gt_pos >= len(gt_ids)) | (pred_pos < -1)
                 | (pred_pos >= len(pred_ids))).any():
             raise ValueError(f'{where}: pair positions must index the segment lists or be -1')
-        void = np.full(1, self.num_classes, np.int64)
-        gt_sem_v = np.concatenate([np.asarray(gt_sem, np.int64), void])
-        pred_sem_v = np.concatenate([np.asarray(pred_sem, np.int64), void])
+        gt_sem_v = np.append(np.asarray(gt_sem, np.int64), self.void)  # position -1: void
+        pred_sem_v = np.append(np.asarray(pred_sem, np.int64), self.void)
         gt_crowd = np.asarray(gt_crowd, bool)
         gt_codes, pred_codes = pair_codes(
             gt_sem_v[gt_pos], np.append(gt_ids, 0)[gt_pos], pred_sem_v[pred_pos],
