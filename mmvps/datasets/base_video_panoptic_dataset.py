@@ -13,7 +13,7 @@ from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 
 from mmvps.structures.panoptic import IGNORE_INDEX
-from .formats import FormatError, read_text_lines
+from .formats import FormatError, check_relative_name, read_text_lines
 
 
 def panoptic_metainfo(categories: Sequence[dict]) -> dict:
@@ -25,16 +25,6 @@ def panoptic_metainfo(categories: Sequence[dict]) -> dict:
         thing_classes=tuple(c['name'] for c in ordered if c['isthing']),
         stuff_classes=tuple(c['name'] for c in ordered if not c['isthing']),
         palette=[tuple(c['color']) for c in ordered])
-
-
-def check_relative_name(name, where: str, what: str = 'video name') -> None:
-    """Refuse a name that would leave its folder when joined to it (an absolute path or a
-    ``..`` component): exporters write ``<outfile_prefix>/<video name>/...``."""
-    parts = str(name).replace('\\', '/').split('/')
-    if (not str(name) or osp.isabs(str(name)) or str(name).startswith(('/', '\\'))
-            or '..' in parts or osp.splitdrive(str(name))[0]):
-        raise FormatError(f'{where}: {what} {name!r} is absolute or contains "..": it must '
-                          f'stay inside its folder')
 
 
 class BaseVideoPanopticDataset(BaseVideoDataset):

@@ -178,3 +178,20 @@ def test_workers_are_capped_at_videos_and_cpus(tmp_path, monkeypatch):
     assert eval_vps.effective_workers(8, 5) == 3
     assert eval_vps.effective_workers(8, 2) == 2
     assert eval_vps.effective_workers(1, 5) == 1
+
+
+@pytest.mark.parametrize('name', ['../evil', '/abs/v0', 'a/../../b', ''])
+def test_names_that_leave_their_folder(tmp_path, name):
+    gt_root, pred_root = write_submission(tmp_path, FRAMES)
+    edit_json(gt_root / 'panoptic_gt_VIPSeg_val.json',
+              lambda d: d['annotations'][0].update(video_id=name))
+    with pytest.raises(FormatError, match='panoptic_gt_VIPSeg_val.json: video name .* is empty, '
+                       'absolute or contains ".."'):
+        evaluate('vipseg', gt_root, pred_root)
+    edit_json(gt_root / 'panoptic_gt_VIPSeg_val.json',
+              lambda d: d['annotations'][0].update(video_id='v0'))
+    edit_json(pred_root / 'pred.json', lambda d: d['annotations'][0]['annotations'][0].update(
+        file_name=name + '.png' if name else ''))
+    with pytest.raises(FormatError, match='pred.json: file name .* is empty, absolute or '
+                       'contains ".."'):
+        evaluate('vipseg', gt_root, pred_root)

@@ -8,8 +8,8 @@ is its track id.
 """
 import numpy as np
 
-from .io import (FormatError, _where, check_cat_inst, check_label_map, id2rgb, is_json_int,
-                 load_json, load_png, rgb2id, write_png)
+from .io import (FormatError, _where, check_cat_inst, check_label_map, check_relative_name,
+                 id2rgb, is_json_int, load_json, load_png, rgb2id, write_png)
 
 
 def decode_coco_panoptic(rgb, segments_info, thing_ids, path=None, category_ids=None):
@@ -264,11 +264,13 @@ def read_vipseg_panoptic_json(path):
     videos = {}
     for v in data['annotations']:
         _require(v, ('video_id', 'annotations'), where, 'each entry of annotations')
+        check_relative_name(v['video_id'], where)
         if v['video_id'] in videos:
             raise FormatError(f'{where}: video {v["video_id"]} is listed twice')
         frames, names = [], set()
         for a in v['annotations']:
             _require(a, ('file_name', 'segments_info'), where, 'each frame annotation')
+            check_relative_name(a['file_name'], where, 'file name')
             if a['file_name'] in names:
                 raise FormatError(f'{where}: frame {v["video_id"]}/{a["file_name"]} is '
                                   f'listed twice')
@@ -334,6 +336,7 @@ def read_cityscapes_vps_panoptic_json(path):
         for key in ('image_id', 'file_name'):
             if key in a:
                 _require(a, (key, ), where, 'each annotation')
+                check_relative_name(a[key], where, key)
     if 'images' not in data:
         ids = [a['image_id'] for a in data['annotations'] if 'image_id' in a]
         _check_unique(ids, where, 'image_id')
@@ -349,6 +352,7 @@ def read_cityscapes_vps_panoptic_json(path):
     frames = []
     for im in data['images']:
         _require(im, ('id', 'file_name', 'height', 'width'), where, 'each image')
+        check_relative_name(im['file_name'], where, 'file name')
         if im['id'] not in by_id:
             raise FormatError(f'{where}: image {im["id"]} has no annotation')
         a = by_id[im['id']]

@@ -134,6 +134,17 @@ def dump_json(path, obj):
         json.dump(obj, f)
 
 
+def check_relative_name(name, where, what='video name'):
+    """Refuse a name that would leave its folder when joined to it (empty, absolute, or with a
+    ``..`` component): readers and the submission exporters join video names, image ids and
+    file names to their folders."""
+    text = str(name)
+    if (not text or os.path.isabs(text) or text.startswith(('/', '\\'))
+            or '..' in text.replace('\\', '/').split('/') or os.path.splitdrive(text)[0]):
+        raise FormatError(f'{where}: {what} {name!r} is empty, absolute or contains "..": it '
+                          f'must stay inside its folder')
+
+
 def is_json_int(value):
     """A JSON integer: ``true`` / ``false`` and ``2.7`` / ``2.0`` are not (``int()`` would turn
     them into 1 / 0 / 2 silently)."""
