@@ -398,3 +398,5 @@ def test_update_segments_checks_its_input():
         acc.update_segments('v', good[0], good[1], ([3], [0], [2]))
     with pytest.raises(ValueError, match='cannot share a video'):
         acc.update('v', *(np.zeros((1, 2), np.int64), ) * 4)
+    with pytest.raises(ValueError, match=r'ground-truth segment classes must lie in 0..4'):
+        acc.update_segments('w', ([1, 2], [0, 7], [0, 0], [2, 0]), *good[1:])

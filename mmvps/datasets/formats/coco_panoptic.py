@@ -202,7 +202,7 @@ def vipseg_pred_json(videos):
 _FIELD_TYPES = dict(
     annotations=list, videos=list, images=list, segments_info=list, categories=list,
     file_name=str, video_id=(str, int), image_id=(str, int), id=(str, int), name=str,
-    height=int, width=int, isthing=int)
+    height=int, width=int, isthing=(int, bool))
 
 
 def _require(obj, keys, where, what):
@@ -212,15 +212,20 @@ def _require(obj, keys, where, what):
         raise FormatError(f'{where}: {what} needs the keys {list(keys)}')
     for k in keys:
         value, types = obj[k], _FIELD_TYPES.get(k, object)
-        if value is None or isinstance(value, bool) or not isinstance(value, types):
+        if value is None or not isinstance(value, types) or (
+                isinstance(value, bool) and bool not in _as_tuple(types)):
             raise FormatError(f'{where}: {what} has {k}={value!r} '
                               f'({_type_name(types)} expected)')
 
 
+def _as_tuple(types):
+    return types if isinstance(types, tuple) else (types, )
+
+
 def _type_name(types):
-    names = dict(list='a list', str='a string', int='an integer', object='a value')
-    types = types if isinstance(types, tuple) else (types, )
-    return ' or '.join(names[t.__name__] for t in types)
+    names = dict(list='a list', str='a string', int='an integer', bool='a boolean',
+                 object='a value')
+    return ' or '.join(names[t.__name__] for t in _as_tuple(types))
 
 
 def parse_categories(data, where):

@@ -203,6 +203,10 @@ class VideoPanopticAccumulator(StreamingVideoAccumulator):
                 and len(pred_sem) == len(pred_area) == len(pred_ids)
                 and len(gt_pos) == len(pred_pos) == len(counts)):
             raise ValueError(f'{where}: segment tables and pairs must have matching lengths')
+        for sem, what in ((gt_sem, 'ground-truth'), (pred_sem, 'predicted')):
+            if sem.size and (sem.min() < 0 or sem.max() >= self.num_classes):
+                raise ValueError(f'{where}: {what} segment classes must lie in '
+                                 f'0..{self.num_classes - 1}')
         if (pred_area <= 0).any() or (gt_area < 0).any() or (counts < 0).any():
             raise ValueError(f'{where}: predicted areas must be positive, GT areas and counts '
                              f'non-negative')
