@@ -218,3 +218,12 @@ def test_void_is_left_out_of_the_union_and_excuses(tmp_path):
     frames = [([1] * 6 + [0] * 4, [seg(1, SKY)], [1] * 8 + [7] * 2,
                [seg(1, SKY), seg(7, CAR)])]
     both(tmp_path, frames, (1.0, None, 1.0))
+
+
+def test_crowd_overlap_of_exactly_half_does_not_excuse(tmp_path):
+    # GT car crowd 20 (2 px), sky 1 (8 px); predicted car 7 (4 px: 2 on crowd, 2 on sky), sky 1
+    # (6 px). Sky IoU 6 / (6 + 8 - 6) = 0.75 -> TP; car 7: 2/4 = 0.5 is not > 0.5 -> FP.
+    # Sky 0.75, car 0 -> All 0.375, Things 0, Stuff 0.75 (test_metrics.py: same via label maps)
+    frames = [([20] * 2 + [1] * 8, [seg(1, SKY), seg(20, CAR, crowd=1)], [7] * 4 + [1] * 6,
+               [seg(1, SKY), seg(7, CAR)])]
+    both(tmp_path, frames, (0.375, 0.0, 0.75))
