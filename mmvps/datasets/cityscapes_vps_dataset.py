@@ -78,24 +78,24 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
                     or im.get('id') is None or isinstance(im['id'], bool)):
                 raise FormatError(f'{self.ann_file}: each image needs an id and a file_name, got '
                                   f'{im!r}')
-        for key, what in (('file_name', 'image file'), ('id', 'image id')):
-            seen = Counter(im[key] for im in images)
-            twice = [k for k, n in seen.items() if n > 1]
-            if twice:
-                raise FormatError(f'{self.ann_file}: {what} {twice[0]!r} is listed twice')
         images = sorted(images, key=lambda im: im['file_name'])
         names = [im['file_name'] for im in images]
-        if all(ANNOTATED_NAME.match(n) for n in names):
+        annotated = all(ANNOTATED_NAME.match(n) for n in names)
+        if not annotated and any(ANNOTATED_NAME.match(n) for n in names):
+            raise FormatError(f'{self.ann_file}: mixes annotated frame names (VVVV_GGGG_...) '
+                              'with sequence frame names')
+        bad = [n for n in names if not (annotated or SEQUENCE_NAME.match(n))]
+        if bad:
+            raise FormatError(f'{self.ann_file}: image {bad[0]} is neither an annotated frame '
+                              '(VVVV_GGGG_<city>_<seq>_<frame>_<suffix>.png) nor a sequence '
+                              'frame (<city>_<seq>_<frame>_leftImg8bit.png)')
+        for key, what in (('file_name', 'image file'), ('id', 'image id')):
+            twice = [k for k, n in Counter(im[key] for im in images).items() if n > 1]
+            if twice:
+                raise FormatError(f'{self.ann_file}: {what} {twice[0]!r} is listed twice')
+        if annotated:
             return self._load_annotated_videos(data, images)
-        if not any(ANNOTATED_NAME.match(n) for n in names):
-            bad = [n for n in names if not SEQUENCE_NAME.match(n)]
-            if bad:
-                raise FormatError(f'{self.ann_file}: image {bad[0]} is neither an annotated frame '
-                                  '(VVVV_GGGG_<city>_<seq>_<frame>_<suffix>.png) nor a sequence '
-                                  'frame (<city>_<seq>_<frame>_leftImg8bit.png)')
-            return self._load_snippets(images)
-        raise FormatError(f'{self.ann_file}: mixes annotated frame names (VVVV_GGGG_...) with '
-                          'sequence frame names')
+        return self._load_snippets(images)
 
     def _listing(self, directory: str, what: str) -> set:
         if not osp.isdir(directory):
