@@ -50,13 +50,13 @@ def load_png(path, kind):
     if img.mode not in _PNG_MODES[kind]:
         raise FormatError(f'{path}: PNG mode {img.mode} where the format needs {kind} '
                           f'(one of {", ".join(_PNG_MODES[kind])})')
-    _check_png_header(path, kind)
+    check_png_header(path, kind)
     if img.width == 0 or img.height == 0:
         raise FormatError(f'{path}: empty image {img.width}x{img.height}')
     return img
 
 
-def _check_png_header(path, kind):
+def check_png_header(path, kind):
     """The file is a PNG whose colour type and bit depth ``kind`` decodes exactly."""
     with open(path, 'rb') as f:
         head = f.read(26)
