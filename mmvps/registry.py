@@ -35,11 +35,16 @@ from mmdet.registry import VISBACKENDS as MMDET_VISBACKENDS
 from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
 from mmdet.registry import \
     WEIGHT_INITIALIZERS as MMDET_WEIGHT_INITIALIZERS
+from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.registry import Registry
 
 from mmvps.utils.checkpoint_globals import allow_mmengine_checkpoint_globals
 
 allow_mmengine_checkpoint_globals()
+# mmengine resolves `<package>::<path>` base configs only for the packages it lists; with mmvps
+# listed, `mmvps::video_knet/...` reads the configs shipped in mmvps/.mim/configs in every
+# process that imported this module before parsing the config (mmvps's tools, mim)
+MODULE2PACKAGE.setdefault('mmvps', 'mmvps')
 
 RUNNERS = Registry(
     'runner', parent=MMDET_RUNNERS, locations=['mmdet.engine.runner', 'mmvps.engine'])
