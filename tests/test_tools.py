@@ -74,6 +74,7 @@ def test_train_defaults(config_file, monkeypatch):
 
 
 def test_train_flags(config_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)  # --amp needs CUDA
     runner = run_tool('train', monkeypatch, config_file, '--work-dir', tmp_path / 'wd', '--amp',
                       '--auto-scale-lr', '--cfg-options', 'train_cfg.max_epochs=3',
                       'optim_wrapper.optimizer.lr=0.5')
@@ -83,6 +84,17 @@ def test_train_flags(config_file, tmp_path, monkeypatch):
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=8)
     assert cfg.train_cfg.max_epochs == 3 and cfg.optim_wrapper.optimizer.lr == 0.5
+
+
+def test_train_amp_without_cuda_stops_at_once(config_file, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    FakeRunner.built = None
+    with pytest.raises(SystemExit) as error:
+        run_tool('train', monkeypatch, config_file, '--amp')
+    assert str(error.value) == ('tools/train.py: --amp needs a CUDA device, and '
+                                'torch.cuda.is_available() is False here; train without --amp '
+                                'on CPU')
+    assert FakeRunner.built is None  # nothing was built
 
 
 def test_train_resume(config_file, monkeypatch):

@@ -1,3 +1,4 @@
+from .class_check_hook import ClassCheckHook
 from .visualization_hook import VideoPanopticVisualizationHook
 
-__all__ = ['VideoPanopticVisualizationHook']
+__all__ = ['ClassCheckHook', 'VideoPanopticVisualizationHook']
