@@ -202,3 +202,31 @@ def test_readme_commands_and_paths_exist():
     assert 'tools/dataset_converters/vipseg_to_720p.py' in referenced
     missing = sorted(path for path in referenced if not (REPO_ROOT / path).is_file())
     assert not missing, f'README.md / docs/datasets.md name missing files: {missing}'
+
+
+def test_docs_index_links_paths_and_main_job_dataset_command():
+    """Every markdown link of the docs and READMEs points to an existing file, every tools/ or
+    configs/ path they name exists, the README's dataset command is the main job's, and every
+    config README carries BibTeX."""
+    docs = sorted((REPO_ROOT / 'docs').glob('*.md'))
+    readmes = [REPO_ROOT / 'README.md'] + sorted((REPO_ROOT / 'configs').glob('*/README.md'))
+    index = (REPO_ROOT / 'docs' / 'index.md').read_text()
+    for name in ('get_started.md', 'custom_dataset.md', 'use_from_another_project.md', 'faq.md',
+                 'changelog.md', 'datasets.md', 'conventions.md'):
+        assert f']({name})' in index, name
+    broken = []
+    for page in docs + readmes:
+        text = page.read_text()
+        for target in re.findall(r'\]\(([^)#:]+)\)', text):
+            if not (page.parent / target).exists():
+                broken.append(f'{page.relative_to(REPO_ROOT)} -> {target}')
+        for path in re.findall(r'(?<![\w./])(?:tools|configs)/[\w/.-]+\.(?:py|sh)', text):
+            if not (REPO_ROOT / path).is_file():
+                broken.append(f'{page.relative_to(REPO_ROOT)} names {path}')
+    assert not broken, broken
+    main_job = (REPO_ROOT / 'tools' / 'run_main_job.sh').read_text()
+    (command, ) = re.findall(r'^"\$PY" (tools/misc/make_synthetic_vps\.py .*)$', main_job,
+                             flags=re.MULTILINE)
+    assert f'python {command}' in (REPO_ROOT / 'README.md').read_text()
+    for readme in readmes[1:]:
+        assert '```bibtex' in readme.read_text() and '@misc{mmvps' in readme.read_text(), readme
