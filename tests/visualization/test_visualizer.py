@@ -294,3 +294,35 @@ def test_hook_png_output_test_interval_and_mp4(tmp_path):
     assert logged == [f'wrote 1 overlay videos to {out}']
     with pytest.raises(ValueError, match="suffix must be one of \\('.jpg', '.png'\\)"):
         VideoPanopticVisualizationHook(suffix='.bmp')
+
+
+def test_overlays_to_mp4_tool(tmp_path, capsys):
+    import importlib.util
+
+    import cv2
+    from pathlib import Path
+    vis = make_visualizer(with_labels=False)
+    for name in ('4_d', '5_e'):
+        write_video_overlays(video_sample(tmp_path, name, num_frames=3), str(tmp_path / 'vis'),
+                             vis)
+    tool = Path(__file__).resolve().parents[2] / 'tools' / 'misc' / 'overlays_to_mp4.py'
+    spec = importlib.util.spec_from_file_location('overlays_to_mp4', tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main([str(tmp_path / 'vis'), '--fps', '2', '--videos', '5_e'])
+    assert capsys.readouterr().out.split() == [str(tmp_path / 'vis' / '5_e.mp4')]
+    video = cv2.VideoCapture(str(tmp_path / 'vis' / '5_e.mp4'))
+    assert video.get(cv2.CAP_PROP_FRAME_COUNT) == 3
+    assert (video.get(cv2.CAP_PROP_FRAME_HEIGHT), video.get(cv2.CAP_PROP_FRAME_WIDTH)) == \
+        (H, 2 * W)
+    assert not (tmp_path / 'vis' / '4_d.mp4').exists()
+    # odd sizes are padded to even ones for the codec; frames of another size are an error
+    from mmvps.visualization import write_mp4
+    odd = [str(tmp_path / f'odd{i}.png') for i in range(2)]
+    for path in odd:
+        mmcv.imwrite(np.full((13, 17, 3), 90, dtype=np.uint8), path)
+    video = cv2.VideoCapture(write_mp4(odd, str(tmp_path / 'odd.mp4')))
+    assert (video.get(cv2.CAP_PROP_FRAME_HEIGHT), video.get(cv2.CAP_PROP_FRAME_WIDTH)) == (14, 18)
+    mmcv.imwrite(np.zeros((8, 8, 3), dtype=np.uint8), odd[1])
+    with pytest.raises(ValueError, match='odd1.png: unreadable or not 17x13 like'):
+        write_mp4(odd, str(tmp_path / 'bad.mp4'))
