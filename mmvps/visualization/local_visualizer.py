@@ -214,11 +214,15 @@ class VideoPanopticVisualizer(DetLocalVisualizer):
             self._draw_labels(drawn, segment_ids, index, is_gt)
         return drawn
 
+    LABEL_TRIES = 4  # positions tried per label before it is left out
+
     def label_boxes(self, segment_ids: np.ndarray, index: np.ndarray,
                     texts: Sequence[str]) -> List[Optional[tuple]]:
         """Where each label goes: ``(x0, y0, x1, y1)`` of its box, centred where the segment is
-        thickest (distance transform), moved inside the image; ``None`` for a label that does not
-        fit the image or would overlap a label of a larger segment."""
+        thickest (distance transform), moved inside the image; when that box would cover the
+        label of a larger segment, the thickest spot away from it is tried (``LABEL_TRIES``
+        positions in all). ``None`` for a label that does not fit the image or finds no free
+        place."""
         height, width = index.shape
         scale, thickness = self._font(height)
         pad = max(1, int(round(2 * scale)))
@@ -232,14 +236,21 @@ class VideoPanopticVisualizer(DetLocalVisualizer):
                 continue
             mask = np.pad((index == k).astype(np.uint8), 1)  # image borders count as edges
             dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)[1:-1, 1:-1]
-            y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-            x0 = int(min(max(x - bw // 2, 0), width - bw))
-            y0 = int(min(max(y - bh // 2, 0), height - bh))
-            box = (x0, y0, x0 + bw, y0 + bh)
-            if any(_box_overlap(box, other) for other in placed):
-                continue
-            placed.append(box)
-            boxes[k] = box
+            for _ in range(self.LABEL_TRIES):  # the thickest spot, else the next free one
+                if dist.max() <= 0:
+                    break
+                y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+                x0 = int(min(max(x - bw // 2, 0), width - bw))
+                y0 = int(min(max(y - bh // 2, 0), height - bh))
+                box = (x0, y0, x0 + bw, y0 + bh)
+                hits = [other for other in placed if _box_overlap(box, other)]
+                if not hits:
+                    placed.append(box)
+                    boxes[k] = box
+                    break
+                for ox0, oy0, ox1, oy1 in hits:  # centres that would hit these boxes again
+                    dist[max(oy0 - bh // 2 - 1, 0):oy1 + bh // 2 + 1,
+                         max(ox0 - bw // 2 - 1, 0):ox1 + bw // 2 + 1] = 0
         return boxes
 
     def _draw_labels(self, drawn: np.ndarray, segment_ids: np.ndarray, index: np.ndarray,

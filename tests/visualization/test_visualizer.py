@@ -326,3 +326,19 @@ def test_overlays_to_mp4_tool(tmp_path, capsys):
     mmcv.imwrite(np.zeros((8, 8, 3), dtype=np.uint8), odd[1])
     with pytest.raises(ValueError, match='odd1.png: unreadable or not 17x13 like'):
         write_mp4(odd, str(tmp_path / 'bad.mp4'))
+
+
+def test_a_label_moves_off_a_larger_segments_label():
+    """Two halves of a frame: the right half's label would cover the left half's at its thickest
+    spot, so it goes to the thickest free spot instead."""
+    vis = make_visualizer(with_labels=True)
+    pan = np.full((60, 64), 0 + 1000, dtype=np.int64)  # person 1 (left, placed first)
+    pan[:, 32:] = 0 + 2000  # person 2 (right): labels wider than a half
+    segment_ids, index, _ = vis._segments(pan)
+    texts = [vis.segment_text(i, False) for i in segment_ids.tolist()]
+    left, right = vis.label_boxes(segment_ids, index, texts)
+    alone = vis.label_boxes(segment_ids[1:], np.where(index == 1, 0, -1), texts[1:])[0]
+    assert left is not None and right is not None and right != alone
+    assert not (left[0] < right[2] and right[0] < left[2] and left[1] < right[3]
+                and right[1] < left[3])
+    assert alone[1] == left[1] and right[1] > left[3]  # moved down, below the first label
