@@ -109,7 +109,7 @@ class VideoPanopticVisualizer(DetLocalVisualizer):
         color_by (str): ``'track'`` (each predicted id its own colour) or ``'gt_track'``.
             Defaults to ``'track'``.
         font_scale (float, optional): OpenCV font scale of labels, titles and legend; default
-            grows with the frame height (0.35 at 96 px, 0.6 at 720 px).
+            grows with the frame height (0.35 at 96 px, 0.75 at 720 px).
         **kwargs: further :class:`mmdet.visualization.DetLocalVisualizer` arguments
             (``vis_backends``, ``save_dir``, ...).
     """
@@ -144,7 +144,7 @@ class VideoPanopticVisualizer(DetLocalVisualizer):
         return classes, num_things, palette
 
     def _font(self, height: int) -> Tuple[float, int]:
-        scale = self.font_scale or min(1.2, max(0.35, 0.35 + 0.25 * (height - 96) / 624))
+        scale = self.font_scale or min(1.2, max(0.35, 0.35 + 0.4 * (height - 96) / 624))
         return scale, 1 if scale < 0.8 else 2
 
     def segment_colors(self, segment_ids: np.ndarray,
