@@ -131,3 +131,32 @@ def test_default_runtime_has_the_hook():
     root = Path(__file__).resolve().parents[2]
     cfg = Config.fromfile(str(root / 'configs/video_knet/video_knet_r18_synthetic.py'))
     assert cfg.default_hooks.class_check == dict(type='ClassCheckHook')
+
+
+def test_runner_stops_testing_a_checkpoint_of_another_class_order(tmp_path):
+    """End to end with mmengine's Runner: the checkpoint of a short training stores the class
+    list in ``meta['dataset_meta']``; testing it on the same videos with the classes in another
+    order (same numbers, so the model check passes) stops before the first batch."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    from tiny_model import make_tiny_dataset, write_tiny_config
+
+    metainfo = make_tiny_dataset(tmp_path / 'data')
+    cfg = Config.fromfile(write_tiny_config(tmp_path / 'tiny.py', tmp_path / 'data', metainfo))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.train_cfg.update(max_iters=3, val_interval=100)
+    Runner.from_cfg(cfg).train()
+    checkpoint = torch.load(tmp_path / 'work' / 'iter_3.pth', map_location='cpu')
+    assert checkpoint['meta']['dataset_meta']['classes'] == SYNTHETIC['classes']
+
+    reordered = ('disc', 'square', 'triangle', 'sky', 'ground', 'wall')
+    cfg.test_dataloader.dataset.metainfo = dict(classes=reordered)
+    cfg.load_from = str(tmp_path / 'work' / 'iter_3.pth')
+    cfg.experiment_name = 'test_reordered'
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match=f"class mismatch: checkpoint {cfg.load_from} was trained "
+                       "on \\[square, disc, triangle, sky, ground, wall\\], the test dataset "
+                       "\\(SyntheticVPSDataset\\) has \\[disc, square, .*label 0 is 'square' in "
+                       "the checkpoint and 'disc' in the test dataset"):
+        runner.test()
