@@ -16,8 +16,9 @@
 #
 # mmcv 2.1.0's setup.py builds only with setuptools < 70 while torch 2.13 requires setuptools >=
 # 77: when mmcv is built, setuptools < 70 is installed for the build (without build isolation, so
-# mmcv compiles against the installed torch) and then put back to the version there before (or
-# to torch's requirement). `pip check` must not report anything new at the end. Re-running is
+# mmcv compiles against the installed torch). Whenever part of the stack was installed,
+# setuptools is then put back to the version there before, or to torch's requirement below 81
+# (81 drops the pkg_resources mmengine imports). `pip check` must not report anything new. Re-running is
 # cheap: everything installed is then kept, and pip's wheel cache keeps the mmcv wheel built the
 # first time (about 10 min on 2 cores without it).
 #
@@ -50,6 +51,7 @@ fi
 wants() { [[ " $INSTALL " == *" $1 "* ]]; }
 pip_install() { "$PY" -m pip install --no-input -q "$@"; }
 checked_before=$("$PY" -m pip check 2>&1 || true)
+setuptools_before=$(version setuptools)
 
 if wants torch; then
   log "torch $TORCH_VERSION"
@@ -71,7 +73,6 @@ if wants mmcv; then
     tv=$("$PY" -c "import torch; print('.'.join(torch.__version__.split('+')[0].split('.')[:2]))")
     find_links=(-f "https://download.openmmlab.com/mmcv/dist/cu${TORCH_CUDA//./}/torch${tv}/index.html")
   fi
-  setuptools_before=$(version setuptools)
   log "mmcv 2.1.0 with ops (compiled from source unless pip's wheel cache has it)"
   log "pip may warn that torch needs newer setuptools: setuptools is restored after the build"
   pip_install "setuptools<70" wheel ninja
@@ -79,6 +80,10 @@ if wants mmcv; then
   if [ -n "$(version mmcv)" ]; then reinstall=(--force-reinstall --no-deps); fi
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
     pip_install --no-build-isolation -c "$keep" "${find_links[@]}" "${reinstall[@]}" mmcv==2.1.0
+fi
+if [ -n "$INSTALL" ]; then
+  # setuptools back to the version there before, or to what torch requires (a torch install
+  # pulls the newest, the mmcv build needed < 70), keeping the pkg_resources mmengine imports
   pip_install "$("$PY" tools/misc/install_plan.py --setuptools-after-build "$setuptools_before")"
 fi
 

@@ -48,6 +48,15 @@ def test_working_stack_is_kept_whatever_torch_2():
         assert f'torch=={torch_version}' in install_plan.constraints(result)
 
 
+def test_existing_stack_with_setuptools_without_pkg_resources_is_kept_with_a_note():
+    found = dict(WORKING, setuptools='84.2.1')
+    result = install_plan.plan(found)
+    assert result['case'] == 'existing'
+    text = install_plan.describe(result, found)
+    assert 'note: setuptools 84.2.1 has no pkg_resources' in text
+    assert 'note' not in install_plan.describe(result, dict(WORKING, setuptools='80.9.0'))
+
+
 def test_nothing_usable_installs_the_pinned_stack():
     found = dict(torch=None, mmengine=None, mmcv=None, mmdet=None, numpy=None)
     result = install_plan.plan(found)
@@ -101,6 +110,9 @@ def test_setuptools_restore_keeps_a_version_torch_accepts():
     needs = [r for r in metadata.requires('torch') or [] if r.startswith('setuptools')]
     restored = install_plan.setuptools_to_restore('80.9.0')
     assert restored == 'setuptools==80.9.0'
+    # 81 and later drop pkg_resources (mmengine imports it): never kept
+    assert install_plan.setuptools_to_restore('84.2.1') == (
+        'setuptools>=77.0.3,<81' if needs else 'setuptools<81')
     old = install_plan.setuptools_to_restore('69.5.1')
     if needs:  # torch 2.13 needs setuptools >= 77: 69.5.1 is not put back
         assert old.startswith('setuptools>=') and old.endswith(',<81')

@@ -37,6 +37,7 @@ RANGES = dict(
 )
 STACK = ('torch', 'mmengine', 'mmcv', 'mmdet')
 NUMPY2_MIN_TORCH = (2, 3)  # torch wheels before 2.3 are built against numpy 1
+SETUPTOOLS_WITHOUT_PKG_RESOURCES = (81, )  # mmengine imports pkg_resources
 
 
 def version_tuple(version: str) -> Tuple[int, ...]:
@@ -72,7 +73,7 @@ def mmcv_ops_error(python: str = sys.executable) -> Optional[str]:
 def inspect_environment() -> Dict[str, Optional[str]]:
     """Installed versions of the stack and numpy (``None`` when missing), ``mmcv_ops_error``
     and ``torch_cuda`` (torch's CUDA version, ``None`` for a CPU build)."""
-    found = {name: installed_version(name) for name in STACK + ('numpy', )}
+    found = {name: installed_version(name) for name in STACK + ('numpy', 'setuptools')}
     if found['mmcv'] is None and installed_version('mmcv-full') is not None:
         found['mmcv'] = installed_version('mmcv-full')  # mmcv 1.x, out of range
     found['mmcv_ops_error'] = mmcv_ops_error() if found['mmcv'] else None
@@ -145,8 +146,14 @@ def describe(result: dict, found: dict) -> str:
     if found.get('torch_cuda'):
         torch_note = f' (torch with CUDA {found["torch_cuda"]})'
     if result['case'] == 'existing':
+        note = ''
+        setuptools = found.get('setuptools')
+        if setuptools and version_tuple(setuptools) >= SETUPTOOLS_WITHOUT_PKG_RESOURCES:
+            note = (f'\nnote: setuptools {setuptools} has no pkg_resources, which mmengine '
+                    'imports to resolve `mmdet::` / `mmvps::` base configs; left as it is '
+                    '(`pip install "setuptools<81"` restores it)')
         return (f'case "existing": a working stack is installed{torch_note}; keeping {kept} and '
-                'adding only mmvps and its missing small dependencies')
+                'adding only mmvps and its missing small dependencies' + note)
     if result['case'] == 'fresh':
         return f'case "fresh": no usable stack found; installing the pinned CPU stack: {todo}'
     if result['case'] == 'partial':
@@ -159,9 +166,10 @@ def describe(result: dict, found: dict) -> str:
 
 
 def setuptools_to_restore(before: Optional[str]) -> str:
-    """pip requirement that puts setuptools back after the mmcv build (which needs setuptools <
-    70): the version there before when it satisfies torch's own requirement, else torch's
-    requirement (below 81, which drops the ``pkg_resources`` that mmengine imports)."""
+    """pip requirement that puts setuptools back after the stack is installed (the mmcv build
+    needs setuptools < 70, a torch install may pull the newest): the version there before when
+    it satisfies torch's own requirement and still has the ``pkg_resources`` that mmengine
+    imports (< 81), else torch's requirement below 81."""
     try:
         from packaging.requirements import Requirement
     except ImportError:  # pip always carries it
@@ -169,7 +177,8 @@ def setuptools_to_restore(before: Optional[str]) -> str:
     specs = [Requirement(r) for r in (metadata.requires('torch') or [])
              if r.startswith('setuptools')]
     specs = [r for r in specs if r.marker is None or r.marker.evaluate()]
-    if before and all(r.specifier.contains(before, prereleases=True) for r in specs):
+    if (before and version_tuple(before) < SETUPTOOLS_WITHOUT_PKG_RESOURCES
+            and all(r.specifier.contains(before, prereleases=True) for r in specs)):
         return f'setuptools=={before}'
     spec = ','.join(s for s in (str(r.specifier) for r in specs) if s)
     return f'setuptools{spec},<81' if spec else 'setuptools<81'
@@ -182,7 +191,7 @@ def main(argv=None) -> int:
         '--torch-version', default=PINNED['torch'], help='torch version to install when missing')
     parser.add_argument(
         '--setuptools-after-build', metavar='VERSION_BEFORE', nargs='?', const='',
-        help='only print the setuptools requirement to restore after the mmcv build')
+        help='only print the setuptools requirement to restore after installing the stack')
     args = parser.parse_args(argv)
     if args.setuptools_after_build is not None:
         print(setuptools_to_restore(args.setuptools_after_build or None))
