@@ -9,10 +9,18 @@ modules that nothing has imported yet. The ``mmvps.datasets`` and ``mmvps.evalua
 export lazily, so their nodes list the registering modules themselves;
 ``tests/test_registry.py`` checks that the locations reach every registered mmvps module.
 
+Every class registered here is constructed in the ``mmvps`` scope (:class:`MMVPSRegistry`):
+mmengine builds a module's children (``MODELS.build(backbone)`` inside ``KNet.__init__``) in the
+registry of the *current default scope*, so without this a ``type='mmvps.VideoKNet'`` built from
+another project (default scope ``mmdet``) would look for ``KNet`` in mmdet's registry and fail.
+
 Importing this module also allow-lists the globals of mmengine checkpoints for torch's
 ``weights_only`` loading, so ``--resume`` and ``load_from`` work in every run that builds
 anything in the mmvps scope.
 """
+import functools
+import inspect
+
 from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
 from mmdet.registry import DATASETS as MMDET_DATASETS
 from mmdet.registry import EVALUATOR as MMDET_EVALUATOR
@@ -35,11 +43,49 @@ from mmdet.registry import VISBACKENDS as MMDET_VISBACKENDS
 from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
 from mmdet.registry import \
     WEIGHT_INITIALIZERS as MMDET_WEIGHT_INITIALIZERS
-from mmengine.registry import Registry
+from mmengine.config.utils import MODULE2PACKAGE
+from mmengine.registry import DefaultScope
+from mmengine.registry import Registry as _Registry
 
 from mmvps.utils.checkpoint_globals import allow_mmengine_checkpoint_globals
 
 allow_mmengine_checkpoint_globals()
+
+SCOPE = 'mmvps'
+# mmengine resolves `<package>::<path>` base configs only for the packages it lists; with mmvps
+# listed, `mmvps::video_knet/...` reads the configs shipped in mmvps/.mim/configs in every
+# process that imported this module before parsing the config (mmvps's tools, mim)
+MODULE2PACKAGE.setdefault(SCOPE, 'mmvps')
+
+
+def constructed_in_scope(init, scope: str = SCOPE):
+    """Wrap a class's ``__init__`` so that it runs with ``scope`` as the default scope (the
+    children it builds resolve as in that scope: its registry first, then mmdet's, mmengine's;
+    a child of another project is named with its scope prefix). Nothing changes when that scope
+    is current or none is set."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        current = DefaultScope.get_current_instance()
+        if current is None or current.scope_name == scope:
+            init(self, *args, **kwargs)
+            return
+        with DefaultScope.overwrite_default_scope(scope):
+            init(self, *args, **kwargs)
+
+    __init__.__mmvps_scope__ = scope
+    return __init__
+
+
+class Registry(_Registry):
+    """mmengine ``Registry`` whose mmvps classes are constructed in the mmvps scope (see
+    :func:`constructed_in_scope`), so ``type='mmvps.X'`` works from any default scope."""
+
+    def _register_module(self, module, module_name=None, force=False) -> None:
+        if (inspect.isclass(module) and module.__module__.split('.')[0] == SCOPE
+                and getattr(module.__init__, '__mmvps_scope__', None) != SCOPE):
+            module.__init__ = constructed_in_scope(module.__init__)
+        super()._register_module(module, module_name, force)
 
 RUNNERS = Registry(
     'runner', parent=MMDET_RUNNERS, locations=['mmdet.engine.runner', 'mmvps.engine'])
@@ -52,8 +98,8 @@ HOOKS = Registry('hook', parent=MMDET_HOOKS, locations=['mmdet.engine.hooks', 'm
 DATASETS = Registry(
     'dataset', parent=MMDET_DATASETS, locations=['mmdet.datasets'] + [
         f'mmvps.datasets.{module}' for module in (
-            'cityscapes_vps_dataset', 'step_dataset', 'synthetic', 'viper_vps_dataset',
-            'vipseg_dataset', 'vspw_dataset')])
+            'cityscapes_vps_dataset', 'step_dataset', 'synthetic', 'video_panoptic_dataset',
+            'viper_vps_dataset', 'vipseg_dataset', 'vspw_dataset')])
 DATA_SAMPLERS = Registry(
     'data sampler', parent=MMDET_DATA_SAMPLERS,
     locations=['mmdet.datasets.samplers', 'mmvps.datasets.samplers'])

@@ -85,6 +85,62 @@ def test_other_project_builds_mmvps_module_with_custom_imports(tmp_path):
     assert out.split() == ['mmvps.datasets.transforms.formatting', 'mmdet.models.backbones.resnet']
 
 
+def test_other_project_builds_mmvps_models_and_their_children(tmp_path):
+    """``type='mmvps.VideoKNet'`` from the mmdet scope: its children (KNet, heads, mmvps losses,
+    mmdet's ResNet) are built in the mmvps scope; the default scope is mmdet's again after."""
+    config = tmp_path / 'other_project.py'
+    config.write_text(textwrap.dedent(f"""
+        _base_ = [{str(REPO_ROOT / 'configs/_base_/models/video_knet_r18_tiny.py')!r}]
+        default_scope = 'mmdet'
+        custom_imports = dict(imports=['mmvps'], allow_failed_imports=False)
+        model = dict(type='mmvps.VideoKNet')
+        """))
+    out = run_fresh(f"""
+        from mmengine.config import Config
+        from mmengine.registry import DefaultScope, init_default_scope
+        cfg = Config.fromfile({str(config)!r})
+        init_default_scope(cfg.default_scope)
+        from mmdet.registry import MODELS, TASK_UTILS
+        model = MODELS.build(cfg.model)
+        print(type(model).__name__, type(model.detector).__name__,
+              type(model.detector.backbone).__module__, type(model.tracker).__name__)
+        print(type(model.track_head.loss_track).__name__)
+        print(DefaultScope.get_current_instance().scope_name)
+        try:
+            MODELS.build(dict(type='KNet'))  # unprefixed in mmdet's scope: not mmdet's
+        except KeyError as err:
+            print('KeyError', 'KNet' in str(err))
+        """)
+    assert out.split('\n')[:4] == [
+        'VideoKNet KNet mmdet.models.backbones.resnet QuasiDenseKernelTracker',
+        'AssociationContrastiveLoss', 'mmdet', 'KeyError True']
+
+
+def test_mmvps_classes_construct_in_mmvps_scope():
+    """Registration wraps ``__init__`` once (subclasses included) and keeps its signature."""
+    import inspect
+
+    from mmvps.datasets import SyntheticVPSDataset, VIPSegDataset
+    from mmvps.models.segmentors.knet import KNet
+    for cls in (KNet, VIPSegDataset, SyntheticVPSDataset):
+        assert cls.__init__.__mmvps_scope__ == 'mmvps'
+        assert not hasattr(cls.__init__.__wrapped__, '__mmvps_scope__')  # wrapped once
+    assert 'backbone' in inspect.signature(KNet).parameters
+    seen = []
+
+    class ScopeProbe:
+
+        def __init__(self):
+            seen.append(DefaultScope.get_current_instance().scope_name)
+
+    ScopeProbe.__module__ = 'mmvps.scope_probe'  # as if defined in mmvps
+    mmvps_registry.MODELS.register_module(name=f'ScopeProbe{id(seen)}', module=ScopeProbe)
+    DefaultScope.get_instance(f'probe-{id(seen)}', scope_name='mmdet')
+    ScopeProbe()
+    assert seen == ['mmvps']
+    assert DefaultScope.get_current_instance().scope_name == 'mmdet'
+
+
 def test_unknown_scoped_type_fails():
     DefaultScope.get_instance('test_unknown_scoped_type', scope_name='mmdet')
     with pytest.raises(KeyError, match='NoSuchModule'):

@@ -74,6 +74,7 @@ def test_train_defaults(config_file, monkeypatch):
 
 
 def test_train_flags(config_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)  # --amp needs CUDA
     runner = run_tool('train', monkeypatch, config_file, '--work-dir', tmp_path / 'wd', '--amp',
                       '--auto-scale-lr', '--cfg-options', 'train_cfg.max_epochs=3',
                       'optim_wrapper.optimizer.lr=0.5')
@@ -88,6 +89,17 @@ def test_train_flags(config_file, tmp_path, monkeypatch):
 def save_checkpoint(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(state_dict={}), path)
+
+
+def test_train_amp_without_cuda_stops_at_once(config_file, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    FakeRunner.built = None
+    with pytest.raises(SystemExit) as error:
+        run_tool('train', monkeypatch, config_file, '--amp')
+    assert str(error.value) == ('tools/train.py: --amp needs a CUDA device, and '
+                                'torch.cuda.is_available() is False here; train without --amp '
+                                'on CPU')
+    assert FakeRunner.built is None  # nothing was built
 
 
 def test_train_resume(config_file, monkeypatch, tmp_path):
@@ -200,3 +212,31 @@ def test_readme_commands_and_paths_exist():
     assert 'tools/dataset_converters/vipseg_to_720p.py' in referenced
     missing = sorted(path for path in referenced if not (REPO_ROOT / path).is_file())
     assert not missing, f'README.md / docs/datasets.md name missing files: {missing}'
+
+
+def test_docs_index_links_paths_and_main_job_dataset_command():
+    """Every markdown link of the docs and READMEs points to an existing file, every tools/ or
+    configs/ path they name exists, the README's dataset command is the main job's, and every
+    config README carries BibTeX."""
+    docs = sorted((REPO_ROOT / 'docs').glob('*.md'))
+    readmes = [REPO_ROOT / 'README.md'] + sorted((REPO_ROOT / 'configs').glob('*/README.md'))
+    index = (REPO_ROOT / 'docs' / 'index.md').read_text()
+    for name in ('get_started.md', 'custom_dataset.md', 'use_from_another_project.md', 'faq.md',
+                 'changelog.md', 'datasets.md', 'conventions.md'):
+        assert f']({name})' in index, name
+    broken = []
+    for page in docs + readmes:
+        text = page.read_text()
+        for target in re.findall(r'\]\(([^)#:]+)\)', text):
+            if not (page.parent / target).exists():
+                broken.append(f'{page.relative_to(REPO_ROOT)} -> {target}')
+        for path in re.findall(r'(?<![\w./])(?:tools|configs)/[\w/.-]+\.(?:py|sh)', text):
+            if not (REPO_ROOT / path).is_file():
+                broken.append(f'{page.relative_to(REPO_ROOT)} names {path}')
+    assert not broken, broken
+    main_job = (REPO_ROOT / 'tools' / 'run_main_job.sh').read_text()
+    (command, ) = re.findall(r'^"\$PY" (tools/misc/make_synthetic_vps\.py .*)$', main_job,
+                             flags=re.MULTILINE)
+    assert f'python {command}' in (REPO_ROOT / 'README.md').read_text()
+    for readme in readmes[1:]:
+        assert '```bibtex' in readme.read_text() and '@misc{mmvps' in readme.read_text(), readme

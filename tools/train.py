@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, DictAction
@@ -42,8 +43,19 @@ def parse_args():
     return args
 
 
+def check_amp_device():
+    """``--amp`` (mmengine's AmpOptimWrapper, float16 autocast) needs a CUDA device: stop at once
+    with one line rather than after building the whole run."""
+    import torch
+    if not torch.cuda.is_available():
+        sys.exit('tools/train.py: --amp needs a CUDA device, and torch.cuda.is_available() is '
+                 'False here; train without --amp on CPU')
+
+
 def main():
     args = parse_args()
+    if args.amp:
+        check_amp_device()
     register_all_modules(init_default_scope=False)
     setup_cache_size_limit_of_dynamo()
 

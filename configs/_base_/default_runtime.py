@@ -6,6 +6,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # stops a run whose model, dataset and checkpoint disagree on the classes
+    class_check=dict(type='ClassCheckHook'),
     # tools/test.py --show-dir sets draw=True and test_out_dir
     visualization=dict(type='VideoPanopticVisualizationHook'))
 

@@ -9,6 +9,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, dict(
     step_dataset=['KITTISTEPDataset', 'MOTChallengeSTEPDataset'],
     synthetic=['SyntheticVPSDataset', 'generate_synthetic_vps'],
     viper_vps_dataset=['VIPERVPSDataset'],
+    video_panoptic_dataset=['VideoPanopticDataset'],
     vipseg_dataset=['VIPSegDataset'],
     vspw_dataset=['VSPWDataset'],
     samplers=['VideoBalancedTestSampler', 'balance_videos'],

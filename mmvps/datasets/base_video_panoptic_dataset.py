@@ -1,19 +1,21 @@
 """Base of the mmvps video datasets: one record per video, frames sorted by file name
 (docs/conventions.md §1 and §3)."""
-import os
-from collections import Counter
+import io
 import os.path as osp
+from collections import Counter
 from functools import cached_property
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmdet.datasets import BaseVideoDataset
 from mmdet.datasets.transforms import BaseFrameSample
+from mmengine import fileio
 from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 
 from mmvps.structures.panoptic import IGNORE_INDEX
-from .formats import FormatError, check_relative_name, read_text_lines
+from .formats import FormatError, check_relative_name, load_json, read_text_lines
+from .formats.io import file_backend, read_bytes
 
 
 def panoptic_metainfo(categories: Sequence[dict]) -> dict:
@@ -52,7 +54,8 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
     @classmethod
     def _load_metainfo(cls, metainfo=None) -> dict:
         metainfo = super()._load_metainfo(metainfo)
-        by_name = {c['name']: c for c in cls.CATEGORIES}
+        # a dataset configured at run time (VideoPanopticDataset) carries its own categories
+        by_name = {c['name']: c for c in metainfo.get('categories', cls.CATEGORIES)}
         classes = tuple(metainfo['classes'])
         unknown = [name for name in classes if name not in by_name]
         if unknown:
@@ -68,6 +71,39 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
             palette=[tuple(by_name[name]['color']) for name in classes],
             label2cat=[by_name[name]['id'] for name in classes])
         return metainfo
+
+    @property
+    def categories(self) -> Sequence[dict]:
+        """Official categories (``id``, ``name``, ``isthing``, ``color``) of the dataset."""
+        return self.metainfo.get('categories', self.CATEGORIES)
+
+    def check_category_file(self, path: str) -> None:
+        """When the dataset tree has a category file (``path``, a JSON list of ``id``, ``name``,
+        ``isthing``), it must list this dataset's categories: reading a tree with another
+        dataset's class list gives silently wrong labels."""
+        if not path or not self.isfile(path):
+            return
+        with file_backend(self.backend_args):
+            listed = load_json(path)
+        if not isinstance(listed, list) or not all(
+                isinstance(c, dict) and {'id', 'name', 'isthing'} <= set(c) for c in listed):
+            raise FormatError(f'{path}: a category file is a JSON list of dicts with id, name, '
+                              'isthing')
+
+        def key(c):
+            return int(c['id']), str(c['name']), bool(c['isthing'])
+
+        ours, theirs = sorted(map(key, self.categories)), sorted(map(key, listed))
+        if ours == theirs:
+            return
+        missing = [f'{i}:{n}' for i, n, _ in sorted(set(ours) - set(theirs))]
+        extra = [f'{i}:{n}' for i, n, _ in sorted(set(theirs) - set(ours))]
+        raise FormatError(
+            f'{path}: the dataset tree lists {len(theirs)} categories, {type(self).__name__} has '
+            f'{len(ours)}; only in the file: {extra[:6]}{" ..." if len(extra) > 6 else ""}, only '
+            f'in {type(self).__name__}: {missing[:6]}{" ..." if len(missing) > 6 else ""}. Use '
+            'the dataset class made for this tree (SyntheticVPSDataset for '
+            'make_synthetic_vps.py output) or VideoPanopticDataset(categories_file=...)')
 
     @property
     def label2cat(self) -> List[int]:
@@ -87,7 +123,7 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
     def label_map(self) -> np.ndarray:
         """Read-only LUT ``official id + 1 -> training label``; index 0 (void) and categories
         outside ``classes`` map to 255."""
-        size = max(c['id'] for c in self.CATEGORIES) + 2
+        size = max(c['id'] for c in self.categories) + 2
         lut = np.full(size, IGNORE_INDEX, dtype=np.int64)
         lut[np.asarray(self.label2cat, dtype=np.int64) + 1] = np.arange(len(self.label2cat))
         lut.flags.writeable = False
@@ -102,7 +138,9 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
         """Video records of :meth:`load_videos`, frames sorted by image file name and numbered
         from 0; a video without frames is an error."""
         data_list = []
-        for video_name, frames in self.load_videos():
+        with file_backend(self.backend_args):
+            videos = list(self.load_videos())
+        for video_name, frames in videos:
             check_relative_name(video_name, self.source)
             for frame in frames:
                 if frame.get('img_id') is not None:
@@ -143,25 +181,37 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
             **extra)
 
     # ------------------------------------------------------------------ file helpers
-    @staticmethod
-    def list_files(directory: str, suffix: str, what: str) -> List[str]:
+    # Every listing and file read goes through mmengine.fileio with the dataset's
+    # ``backend_args`` (remote storage as in mmdet); the format readers called while loading
+    # run inside ``file_backend(self.backend_args)`` (:meth:`load_data_list`).
+    def isdir(self, path: str) -> bool:
+        return fileio.isdir(path, backend_args=self.backend_args)
+
+    def isfile(self, path: str) -> bool:
+        return fileio.isfile(path, backend_args=self.backend_args)
+
+    def listdir(self, directory: str, list_dir: bool = False) -> List[str]:
+        """Names of the files (or, with ``list_dir``, the folders) in ``directory``."""
+        return list(fileio.list_dir_or_file(
+            directory, list_dir=list_dir, list_file=not list_dir, backend_args=self.backend_args))
+
+    def list_files(self, directory: str, suffix: str, what: str) -> List[str]:
         """Sorted names of the ``suffix`` files in ``directory``; an error naming the directory
         when it is missing or holds none."""
-        if not osp.isdir(directory):
+        if not self.isdir(directory):
             raise FormatError(f'{directory}: {what} directory not found')
-        names = sorted(n for n in os.listdir(directory) if n.endswith(suffix))
+        names = sorted(n for n in self.listdir(directory) if n.endswith(suffix))
         if not names:
             raise FormatError(f'{directory}: {what} directory holds no {suffix} files')
         return names
 
-    @staticmethod
-    def image_size(path: str) -> Tuple[int, int]:
+    def image_size(self, path: str) -> Tuple[int, int]:
         """``(height, width)`` from an image header; an error naming the file when it cannot be
         read."""
-        if not osp.isfile(path):
-            raise FormatError(f'{path}: file not found')
+        with file_backend(self.backend_args):
+            data = read_bytes(path)
         try:
-            with Image.open(path) as img:
+            with Image.open(io.BytesIO(data)) as img:
                 width, height = img.size
         except (UnidentifiedImageError, OSError) as err:
             raise FormatError(f'{path}: unreadable or corrupt image ({err})') from err
@@ -169,9 +219,11 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
 
     def read_split_file(self, path: str) -> List[str]:
         """Video names of a split file (one per line, blank lines ignored)."""
-        if not osp.isfile(path):
+        if not self.isfile(path):
             raise FormatError(f'{path}: split file not found')
-        names = [line.strip() for line in read_text_lines(path) if line.strip()]
+        with file_backend(self.backend_args):
+            lines = read_text_lines(path)
+        names = [line.strip() for line in lines if line.strip()]
         for name in names:
             check_relative_name(name, path)
         if not names:
@@ -181,13 +233,12 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
             raise FormatError(f'{path}: videos listed twice: {duplicates[:10]}')
         return names
 
-    @staticmethod
-    def check_masks(seg_dir: str, stems: Sequence[str], suffix: str, img_dir: str) -> None:
+    def check_masks(self, seg_dir: str, stems: Sequence[str], suffix: str, img_dir: str) -> None:
         """Every frame of ``img_dir`` must have its mask ``<stem><suffix>`` in ``seg_dir``, and
         every mask an image."""
-        if not osp.isdir(seg_dir):
+        if not self.isdir(seg_dir):
             raise FormatError(f'{seg_dir}: mask directory not found (images in {img_dir})')
-        masks = {n for n in os.listdir(seg_dir) if n.endswith(suffix)}
+        masks = {n for n in self.listdir(seg_dir) if n.endswith(suffix)}
         wanted = {stem + suffix for stem in stems}
         missing = sorted(wanted - masks)
         if missing:

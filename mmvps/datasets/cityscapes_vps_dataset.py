@@ -1,6 +1,5 @@
 """Cityscapes-VPS (Kim et al., CVPR 2020): 500 Cityscapes snippets of 30 frames, every 5th
 frame annotated (VPSNet layout, ``data/cityscapes_vps``)."""
-import os
 import os.path as osp
 import re
 from collections import Counter, defaultdict
@@ -98,9 +97,9 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
         return self._load_snippets(images)
 
     def _listing(self, directory: str, what: str) -> set:
-        if not osp.isdir(directory):
+        if not self.isdir(directory):
             raise FormatError(f'{directory}: {what} directory not found')
-        return set(os.listdir(directory))
+        return set(self.listdir(directory))
 
     def _frame_size(self, im: dict, img_path: str):
         if 'height' in im and 'width' in im:

@@ -1,5 +1,4 @@
 """KITTI-STEP and MOTChallenge-STEP (Weber et al., NeurIPS 2021 Datasets), deeplab2 layout."""
-import os
 import os.path as osp
 from typing import Optional, Sequence
 
@@ -41,11 +40,11 @@ class KITTISTEPDataset(BaseVideoPanopticDataset):
 
     def load_videos(self):
         img_root, seg_root = self.data_prefix['img'], self.data_prefix.get('seg')
-        if not osp.isdir(img_root):
+        if not self.isdir(img_root):
             raise FormatError(f'{img_root}: image directory not found')
         sequences = self.sequences
         if sequences is None:
-            sequences = sorted(n for n in os.listdir(img_root) if osp.isdir(osp.join(img_root, n)))
+            sequences = sorted(self.listdir(img_root, list_dir=True))
             if not sequences:
                 raise FormatError(f'{img_root}: no sequence folders')
         for seq in sequences:

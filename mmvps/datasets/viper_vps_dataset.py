@@ -1,5 +1,4 @@
 """VIPER re-formatted for video panoptic segmentation by VPSNet (Kim et al., CVPR 2020)."""
-import os
 import os.path as osp
 from collections import defaultdict
 from typing import Optional
@@ -33,10 +32,10 @@ class VIPERVPSDataset(BaseVideoPanopticDataset):
     def load_videos(self):
         img_root, seg_root = self.data_prefix['img'], self.data_prefix.get('seg')
         for root, what in ((img_root, 'image'), (seg_root, 'label')):
-            if root and not osp.isdir(root):
+            if root and not self.isdir(root):
                 raise FormatError(f'{root}: {what} directory not found')
-        image_files = set(os.listdir(img_root))
-        label_files = set(os.listdir(seg_root)) if seg_root else set()
+        image_files = set(self.listdir(img_root))
+        label_files = set(self.listdir(seg_root)) if seg_root else set()
         videos = defaultdict(list)
         for entry in read_cityscapes_vps_panoptic_json(self.ann_file):
             name = osp.basename(entry['file_name'])

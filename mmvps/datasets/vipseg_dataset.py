@@ -1,5 +1,4 @@
 """VIPSeg (Miao et al., CVPR 2022) in its raw layout or its 720P COCO-panoptic layout."""
-import os
 import os.path as osp
 from typing import Optional
 
@@ -56,7 +55,11 @@ class VIPSegDataset(BaseVideoPanopticDataset):
             data_prefix=dict(DEFAULT_PREFIXES[layout] if data_prefix is None else data_prefix),
             **kwargs)
 
+    CATEGORY_FILE = 'panoVIPSeg_categories.json'
+
     def load_videos(self):
+        # both layouts keep VIPSeg's category file next to the annotation file
+        self.check_category_file(osp.join(osp.dirname(self.ann_file), self.CATEGORY_FILE))
         if self.layout == 'raw':
             return self._load_raw_videos()
         return self._load_coco_videos()
@@ -82,7 +85,7 @@ class VIPSegDataset(BaseVideoPanopticDataset):
         for video, annotations in read_vipseg_panoptic_json(self.ann_file).items():
             img_dir = osp.join(img_root, video)
             images = set(self.list_files(img_dir, self.img_suffix, f'VIPSeg video {video} image'))
-            masks = set(os.listdir(osp.join(seg_root, video))) if seg_root and osp.isdir(
+            masks = set(self.listdir(osp.join(seg_root, video))) if seg_root and self.isdir(
                 osp.join(seg_root, video)) else set()
             frames = []
             for ann in annotations:

@@ -1,10 +1,10 @@
 from .cpu_distributed import (CPUDistributedDataParallel, close_distributed,
                               init_cpu_distributed)
-from .hooks import (CheckpointLoadCheckHook, VideoPanopticVisualizationHook,
+from .hooks import (CheckpointLoadCheckHook, ClassCheckHook, VideoPanopticVisualizationHook,
                     add_checkpoint_check, check_checkpoint_file)
 
 __all__ = [
     'CPUDistributedDataParallel', 'init_cpu_distributed', 'close_distributed',
-    'VideoPanopticVisualizationHook', 'CheckpointLoadCheckHook', 'add_checkpoint_check',
-    'check_checkpoint_file'
+    'CheckpointLoadCheckHook', 'ClassCheckHook', 'VideoPanopticVisualizationHook',
+    'add_checkpoint_check', 'check_checkpoint_file'
 ]

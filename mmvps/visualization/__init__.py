@@ -1,7 +1,8 @@
 from .local_visualizer import (VideoPanopticVisualizer, draw_frame, frame_out_file, frames_of,
-                               track_color, write_video_overlays)
+                               match_to_gt, track_color, write_mp4, write_overlay_videos,
+                               write_video_overlays)
 
 __all__ = [
-    'VideoPanopticVisualizer', 'track_color', 'draw_frame', 'frame_out_file', 'frames_of',
-    'write_video_overlays'
+    'VideoPanopticVisualizer', 'track_color', 'match_to_gt', 'draw_frame', 'frame_out_file',
+    'frames_of', 'write_video_overlays', 'write_mp4', 'write_overlay_videos'
 ]

@@ -34,7 +34,7 @@ val_dataloader = dict(
     batch_size=1,
     dataset=dict(type='SyntheticVPSDataset', data_root={root!r}, ann_file='val.txt',
                  test_mode=True, pipeline=[dict(type='PackVideoPanopticInputs')]))
-visualizer = dict(type='VideoPanopticVisualizer', alpha=0.7, with_labels=False)
+visualizer = dict(type='VideoPanopticVisualizer', alpha=0.7, with_labels=False, with_titles=False)
 """
 
 

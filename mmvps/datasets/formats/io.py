@@ -1,6 +1,15 @@
-"""PNG and JSON reading/writing shared by every format, with errors that name the file."""
+"""PNG and JSON reading/writing shared by every format, with errors that name the file.
+
+Readers take the bytes of a file from :func:`read_bytes`: local paths are opened directly (the
+offline scorer's path stays numpy + PIL); inside ``with file_backend(backend_args):`` and for
+URIs (``s3://``, ``http://`` ...) the bytes come from ``mmengine.fileio.get`` with those
+``backend_args``, so datasets on remote storage read as in mmdet.
+"""
+import contextlib
+import io
 import json
 import os
+import threading
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -28,6 +37,43 @@ class FormatError(ValueError):
     """A file does not follow its official format; the message starts with the file path."""
 
 
+_BACKEND = threading.local()
+
+
+@contextlib.contextmanager
+def file_backend(backend_args):
+    """Make the format readers called inside the block read their files through
+    ``mmengine.fileio`` with ``backend_args`` (``None``: local files, or the backend a URI
+    prefix names)."""
+    previous = getattr(_BACKEND, 'args', None)
+    _BACKEND.args = backend_args
+    try:
+        yield
+    finally:
+        _BACKEND.args = previous
+
+
+def current_backend_args():
+    """The ``backend_args`` of the innermost :func:`file_backend` block, else ``None``."""
+    return getattr(_BACKEND, 'args', None)
+
+
+def read_bytes(path):
+    """Bytes of a file; :class:`FormatError` naming the file when it does not exist."""
+    path = os.fspath(path)
+    backend_args = current_backend_args()
+    if backend_args is None and '://' not in path:
+        if not os.path.isfile(path):
+            raise FormatError(f'{path}: file not found')
+        with open(path, 'rb') as f:
+            return f.read()
+    from mmengine.fileio import get
+    try:
+        return get(path, backend_args=backend_args)
+    except FileNotFoundError as err:
+        raise FormatError(f'{path}: file not found') from err
+
+
 def _where(path):
     return str(path) if path is not None else '<array>'
 
@@ -38,12 +84,11 @@ def load_png(path, kind):
     if kind not in _PNG_MODES:
         raise ValueError(f'unknown PNG kind {kind!r}, expected one of {sorted(_PNG_MODES)}')
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FormatError(f'{path}: file not found')
-    if os.path.getsize(path) == 0:
+    data = read_bytes(path)
+    if not data:
         raise FormatError(f'{path}: empty file')
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(data)) as img:
             img.load()
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise FormatError(f'{path}: unreadable or corrupt PNG ({err})') from err
@@ -105,24 +150,21 @@ def load_json(path):
     """Load a JSON file, raising :class:`FormatError` naming the file when it is missing or
     malformed."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FormatError(f'{path}: file not found')
+    data = read_bytes(path)
     try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
+        return json.loads(data.decode('utf-8'))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise FormatError(f'{path}: not valid JSON ({err})') from err
 
 
 def read_text_lines(path):
-    """Lines of a UTF-8 text file (a split list), raising :class:`FormatError` naming the file
-    when it is missing or not UTF-8 text."""
+    """Lines of a UTF-8 text file (a split list), read like the other formats (through
+    ``mmengine.fileio`` inside a :func:`file_backend` block), raising :class:`FormatError`
+    naming the file when it is missing or not UTF-8 text."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FormatError(f'{path}: file not found')
+    data = read_bytes(path)
     try:
-        with open(path, encoding='utf-8') as f:
-            return f.read().splitlines()
+        return data.decode('utf-8').splitlines()
     except UnicodeDecodeError as err:
         raise FormatError(f'{path}: not UTF-8 text ({err})') from err
 

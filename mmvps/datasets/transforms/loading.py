@@ -1,4 +1,6 @@
 """Loading one frame's video panoptic annotations (docs/conventions.md §4)."""
+from typing import Optional
+
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
@@ -8,6 +10,7 @@ from pycocotools import mask as mask_utils
 from mmvps.registry import TRANSFORMS
 from mmvps.structures.panoptic import IGNORE_INDEX, INSTANCE_OFFSET
 from ..formats import FormatError, load_cityscapes_labelmap, load_segmentation
+from ..formats.io import file_backend
 
 
 @TRANSFORMS.register_module()
@@ -57,10 +60,13 @@ class LoadVideoPanopticAnnotations(BaseTransform):
 
     Args:
         with_panoptic (bool): Also add ``gt_panoptic_seg`` (test pipelines). Defaults to False.
+        backend_args (dict, optional): ``mmengine.fileio`` backend arguments to read the
+            annotation files (remote storage, as mmdet's ``LoadAnnotations``).
     """
 
-    def __init__(self, with_panoptic: bool = False) -> None:
+    def __init__(self, with_panoptic: bool = False, backend_args: Optional[dict] = None) -> None:
         self.with_panoptic = with_panoptic
+        self.backend_args = backend_args
 
     def transform(self, results: dict) -> dict:
         height, width = results['height'], results['width']
@@ -74,7 +80,8 @@ class LoadVideoPanopticAnnotations(BaseTransform):
             sem = np.full((height, width), IGNORE_INDEX, dtype=np.int64)
             inst = np.zeros_like(sem)
         else:
-            cat, inst = self._decode(results)
+            with file_backend(self.backend_args):
+                cat, inst = self._decode(results)
             path = results['seg_map_path']
             if cat.shape != (height, width):
                 raise FormatError(
@@ -113,7 +120,8 @@ class LoadVideoPanopticAnnotations(BaseTransform):
         return load_segmentation(path, seg_format)
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(with_panoptic={self.with_panoptic})'
+        return (f'{self.__class__.__name__}(with_panoptic={self.with_panoptic}, '
+                f'backend_args={self.backend_args})')
 
 
 def _load_labelmap_with_rle(path: str, instances: list):
