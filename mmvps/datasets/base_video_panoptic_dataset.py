@@ -1,6 +1,7 @@
 """Base of the mmvps video datasets: one record per video, frames sorted by file name
 (docs/conventions.md §1 and §3)."""
 import io
+import logging
 import os.path as osp
 from collections import Counter
 from functools import cached_property
@@ -14,7 +15,8 @@ from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 
 from mmvps.structures.panoptic import IGNORE_INDEX
-from .formats import FormatError, check_relative_name, load_json, read_text_lines
+from .formats import (FormatError, check_relative_name, is_json_int, load_json,
+                      read_text_lines)
 from .formats.io import file_backend, read_bytes
 
 
@@ -50,6 +52,9 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
     CATEGORIES: Sequence[dict] = ()
     METAINFO = panoptic_metainfo(CATEGORIES)
     FILTER_KEYS = ('filter_unannotated', 'min_size')
+    # spellings in official category lists that differ from the shipped names (upstream typos);
+    # check_listed_categories reads them as the shipped name
+    CATEGORY_NAME_ALIASES: dict = {}
 
     @classmethod
     def _load_metainfo(cls, metainfo=None) -> dict:
@@ -85,25 +90,62 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
             return
         with file_backend(self.backend_args):
             listed = load_json(path)
+        self.check_listed_categories(listed, path)
+
+    def check_listed_categories(self, listed, path: str, things_only: bool = False,
+                                names_warn_only: bool = False) -> None:
+        """Compare a category list read from the dataset tree (``path``: a category file or a
+        JSON's ``categories``) with this dataset class's categories and stop with a
+        :class:`FormatError` naming ``path``, both sides and the ids that differ (only on one
+        side, another name, another ``isthing``). With ``things_only`` the list may hold just
+        the thing categories (COCO instance files). With ``names_warn_only`` (class lists that
+        are inferred, not published) a name that differs only warns; ids and ``isthing`` still
+        stop, as they decide the labels."""
         if not isinstance(listed, list) or not all(
-                isinstance(c, dict) and {'id', 'name', 'isthing'} <= set(c) for c in listed):
-            raise FormatError(f'{path}: a category file is a JSON list of dicts with id, name, '
-                              'isthing')
-
-        def key(c):
-            return int(c['id']), str(c['name']), bool(c['isthing'])
-
-        ours, theirs = sorted(map(key, self.categories)), sorted(map(key, listed))
+                isinstance(c, dict) and {'id', 'name', 'isthing'} <= set(c)
+                and is_json_int(c['id']) for c in listed):
+            raise FormatError(f'{path}: a category list is a JSON list of dicts with an integer '
+                              'id, a name and isthing')
+        aliases = self.CATEGORY_NAME_ALIASES
+        theirs = {int(c['id']): (aliases.get(str(c['name']), str(c['name'])), bool(c['isthing']))
+                  for c in listed}
+        if len(theirs) != len(listed):
+            raise FormatError(f'{path}: categories list an id twice')
+        ours = {int(c['id']): (str(c['name']), bool(c['isthing'])) for c in self.categories}
+        if things_only and all(thing for _, thing in theirs.values()):
+            ours = {i: c for i, c in ours.items() if c[1]}
         if ours == theirs:
             return
-        missing = [f'{i}:{n}' for i, n, _ in sorted(set(ours) - set(theirs))]
-        extra = [f'{i}:{n}' for i, n, _ in sorted(set(theirs) - set(ours))]
+        ours_name = type(self).__name__
+
+        def named(ids, side):
+            return [f'{i}:{side[i][0]}' for i in sorted(ids)]
+
+        def short(items):
+            return f'{items[:6]}{" ..." if len(items) > 6 else ""}'
+
+        common = sorted(set(ours) & set(theirs))
+        renamed = [i for i in common if ours[i][0] != theirs[i][0]]
+        kind = [i for i in common if ours[i][1] != theirs[i][1]]
+        only_file = named((set(theirs) - set(ours)) | set(renamed), theirs)
+        only_ours = named((set(ours) - set(theirs)) | set(renamed), ours)
+        if names_warn_only and renamed and not kind and set(ours) == set(theirs):
+            print_log(
+                f'{path}: category names differ from {ours_name}\'s (inferred list): only in '
+                f'the file: {short(only_file)}, only in {ours_name}: {short(only_ours)}; ids '
+                'and isthing agree, so labels are unaffected', 'current', logging.WARNING)
+            return
+        message = (f'{path}: the dataset tree lists {len(theirs)} categories, {ours_name} has '
+                   f'{len(ours)}; only in the file: {short(only_file)}, only in {ours_name}: '
+                   f'{short(only_ours)}')
+        if kind:
+            message += '; isthing differs for ' + short([
+                f'{i}:{ours[i][0]} ({"thing" if theirs[i][1] else "stuff"} in the file, '
+                f'{"thing" if ours[i][1] else "stuff"} in {ours_name})' for i in kind])
         raise FormatError(
-            f'{path}: the dataset tree lists {len(theirs)} categories, {type(self).__name__} has '
-            f'{len(ours)}; only in the file: {extra[:6]}{" ..." if len(extra) > 6 else ""}, only '
-            f'in {type(self).__name__}: {missing[:6]}{" ..." if len(missing) > 6 else ""}. Use '
-            'the dataset class made for this tree (SyntheticVPSDataset for '
-            'make_synthetic_vps.py output) or VideoPanopticDataset(categories_file=...)')
+            message + '. Use the dataset class made for this tree (e.g. SyntheticVPSDataset for '
+            'make_synthetic_vps.py output) or, for a tree of your own, '
+            'VideoPanopticDataset(categories_file=...)')
 
     @property
     def label2cat(self) -> List[int]:

@@ -47,6 +47,8 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
 
     CATEGORIES = CATEGORIES
     METAINFO = panoptic_metainfo(CATEGORIES)
+    # VPSNet's city_default.CATEGORIES, copied into every official JSON, spells class 8 so
+    CATEGORY_NAME_ALIASES = {'vegitation': 'vegetation'}
 
     def __init__(self,
                  ann_file: str = '',
@@ -69,6 +71,7 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
 
     def load_videos(self):
         data = load_json(self.ann_file)
+        self._check_json_categories(data, self.ann_file)
         images = data.get('images') if isinstance(data, dict) else None
         if not images:
             raise FormatError(f'{self.ann_file}: no images listed')
@@ -96,6 +99,16 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
             return self._load_annotated_videos(data, images)
         return self._load_snippets(images)
 
+    def _check_json_categories(self, data, path: str) -> None:
+        """The official JSONs carry VPSNet's category list; a COCO instances file (annotations
+        with a ``segmentation``) may list the thing categories only."""
+        if not isinstance(data, dict) or 'categories' not in data:
+            return
+        annotations = data.get('annotations')
+        things_only = isinstance(annotations, list) and any(
+            isinstance(a, dict) and 'segmentation' in a for a in annotations)
+        self.check_listed_categories(data['categories'], f'{path} (categories)', things_only)
+
     def _listing(self, directory: str, what: str) -> set:
         if not self.isdir(directory):
             raise FormatError(f'{directory}: {what} directory not found')
@@ -117,7 +130,7 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
         elif seg_format == 'coco_panoptic':
             per_image = {
                 e['file_name']: e['segments_info']
-                for e in read_cityscapes_vps_panoptic_json(self.ann_file)
+                for e in read_cityscapes_vps_panoptic_json(self.ann_file, data)
             }
         videos = defaultdict(list)
         for im in images:
@@ -172,8 +185,9 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
         if not osp.isabs(path):
             path = osp.join(self.data_root, path)
         data = load_json(path)
+        self._check_json_categories(data, path)
         if isinstance(data, dict) and 'annotations' in data:
-            entries = read_cityscapes_vps_panoptic_json(path)
+            entries = read_cityscapes_vps_panoptic_json(path, data)
         elif isinstance(data, dict) and data.get('images'):
             if self.data_prefix.get('seg'):
                 raise FormatError(f'{path}: has no annotations, but a seg prefix asks for ground '

@@ -6,7 +6,7 @@ from typing import Optional
 from mmvps.registry import DATASETS
 from .base_video_panoptic_dataset import BaseVideoPanopticDataset, panoptic_metainfo
 from .classes.viper_vps import CATEGORIES
-from .formats import FormatError, read_cityscapes_vps_panoptic_json
+from .formats import FormatError, load_json, read_cityscapes_vps_panoptic_json
 
 
 @DATASETS.register_module()
@@ -17,6 +17,10 @@ class VIPERVPSDataset(BaseVideoPanopticDataset):
     (``seg_format='coco_panoptic'``). Frames are grouped into videos by the VIPER sequence
     prefix ``<seq>`` of their file name. 23 classes, 10 things (inferred list, see
     ``classes/viper_vps.py``). Without a ``seg`` prefix frames load with ``seg_map_path=None``.
+
+    The JSON's ``categories`` must agree with the class list on ids and ``isthing`` (they
+    decide the labels: a mismatch stops); as the list is inferred, names that differ only warn,
+    so a real file with other spellings still loads.
     """
 
     CATEGORIES = CATEGORIES
@@ -37,7 +41,11 @@ class VIPERVPSDataset(BaseVideoPanopticDataset):
         image_files = set(self.listdir(img_root))
         label_files = set(self.listdir(seg_root)) if seg_root else set()
         videos = defaultdict(list)
-        for entry in read_cityscapes_vps_panoptic_json(self.ann_file):
+        data = load_json(self.ann_file)
+        if isinstance(data, dict) and 'categories' in data:
+            self.check_listed_categories(data['categories'], f'{self.ann_file} (categories)',
+                                         names_warn_only=True)
+        for entry in read_cityscapes_vps_panoptic_json(self.ann_file, data):
             name = osp.basename(entry['file_name'])
             if '_' not in name:
                 raise FormatError(f'{self.ann_file}: image {name} is not named <seq>_<frame>')

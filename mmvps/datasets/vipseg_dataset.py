@@ -5,7 +5,7 @@ from typing import Optional
 from mmvps.registry import DATASETS
 from .base_video_panoptic_dataset import BaseVideoPanopticDataset, panoptic_metainfo
 from .classes.vipseg import CATEGORIES
-from .formats import FormatError, read_vipseg_panoptic_json
+from .formats import FormatError, load_json, read_vipseg_panoptic_json
 
 LAYOUTS = {'.txt': 'raw', '.json': 'coco'}
 DEFAULT_PREFIXES = {
@@ -82,7 +82,11 @@ class VIPSegDataset(BaseVideoPanopticDataset):
 
     def _load_coco_videos(self):
         img_root, seg_root = self.data_prefix['img'], self.data_prefix.get('seg')
-        for video, annotations in read_vipseg_panoptic_json(self.ann_file).items():
+        data = load_json(self.ann_file)
+        # the 720P JSON carries the categories too (``panoptic_gt_VIPSeg_<split>.json``)
+        if isinstance(data, dict) and 'categories' in data:
+            self.check_listed_categories(data['categories'], f'{self.ann_file} (categories)')
+        for video, annotations in read_vipseg_panoptic_json(self.ann_file, data).items():
             img_dir = osp.join(img_root, video)
             images = set(self.list_files(img_dir, self.img_suffix, f'VIPSeg video {video} image'))
             masks = set(self.listdir(osp.join(seg_root, video))) if seg_root and self.isdir(

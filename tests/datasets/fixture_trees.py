@@ -168,7 +168,9 @@ def make_cityscapes_vps(root: str, split: str, videos: Dict[int, dict],
     and ``instances_<split>_city_vps_rle.json``; without it ``panoptic_im_<split>_city_vps.json``
     (the image list).
     """
-    categories = [dict(c, color=list(c['color'])) for c in CITYSCAPES_CATEGORIES]
+    # as VPSNet's city_default.CATEGORIES, copied into every official JSON (upstream spelling)
+    categories = [dict(c, name='vegitation' if c['name'] == 'vegetation' else c['name'],
+                       trainid=c['id'], color=list(c['color'])) for c in CITYSCAPES_CATEGORIES]
     all_images, gt_frames, rle_images, rle_anns, listed = [], [], [], [], []
     for video, spec in sorted(videos.items()):
         img_all, annotated = cityscapes_snippet(video, spec['city'], spec['seq'],

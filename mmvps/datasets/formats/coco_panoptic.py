@@ -242,12 +242,12 @@ def parse_categories(data, where):
     return cats
 
 
-def read_vipseg_panoptic_json(path):
+def read_vipseg_panoptic_json(path, data=None):
     """Load a VIPSeg panoptic JSON (ground truth, or ``pred.json`` which has no ``videos`` /
     ``categories``) into ``{video_id: [dict(image_id, file_name, height?, width?,
     segments_info)]}`` in file order, checking its structure (a video or a frame listed twice
-    is an error)."""
-    data = load_json(path)
+    is an error). ``data``: the JSON already loaded from ``path``."""
+    data = load_json(path) if data is None else data
     where = str(path)
     _require(data, ('annotations', ), where, 'a VIPSeg panoptic JSON')
     sizes = {}
@@ -329,11 +329,12 @@ def cityscapes_vps_pred_json(frames):
     ])
 
 
-def read_cityscapes_vps_panoptic_json(path):
+def read_cityscapes_vps_panoptic_json(path, data=None):
     """Load a flat Cityscapes-VPS / VIPER panoptic JSON into a list of
     ``dict(image_id, file_name, label_file_name, height?, width?, segments_info)``. Ground
-    truth (with ``images``) is returned in ``images`` order; ``pred.json`` in file order."""
-    data = load_json(path)
+    truth (with ``images``) is returned in ``images`` order; ``pred.json`` in file order.
+    ``data``: the JSON already loaded from ``path``."""
+    data = load_json(path) if data is None else data
     where = str(path)
     _require(data, ('annotations', ), where, 'a panoptic JSON')
     for a in data['annotations']:
