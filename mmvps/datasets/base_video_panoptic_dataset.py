@@ -110,7 +110,11 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
         theirs = {int(c['id']): (aliases.get(str(c['name']), str(c['name'])), bool(c['isthing']))
                   for c in listed}
         if len(theirs) != len(listed):
-            raise FormatError(f'{path}: categories list an id twice')
+            ids = [int(c['id']) for c in listed]
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            raise FormatError(f'{path}: categories list an id twice: ' + ', '.join(
+                f"{i} ({', '.join(str(c['name']) for c in listed if int(c['id']) == i)})"
+                for i in twice[:6]))
         ours = {int(c['id']): (str(c['name']), bool(c['isthing'])) for c in self.categories}
         if things_only and all(thing for _, thing in theirs.values()):
             ours = {i: c for i, c in ours.items() if c[1]}

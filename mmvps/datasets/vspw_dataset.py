@@ -5,6 +5,8 @@ from typing import Optional
 from mmvps.registry import DATASETS
 from .base_video_panoptic_dataset import BaseVideoPanopticDataset, panoptic_metainfo
 from .classes.vspw import CATEGORIES
+from .formats import FormatError, load_json
+from .formats.io import file_backend
 
 
 @DATASETS.register_module()
@@ -34,7 +36,10 @@ class VSPWDataset(BaseVideoPanopticDataset):
             data_prefix=dict(img='data/', seg='data/') if data_prefix is None else data_prefix,
             **kwargs)
 
+    CATEGORY_FILE = 'label_num_dic_final.json'
+
     def load_videos(self):
+        self.check_label_num_dic(osp.join(osp.dirname(self.ann_file), self.CATEGORY_FILE))
         img_root, seg_root = self.data_prefix['img'], self.data_prefix.get('seg')
         for video in self.read_split_file(self.ann_file):
             img_dir = osp.join(img_root, video, self.IMG_FOLDER)
@@ -50,3 +55,18 @@ class VSPWDataset(BaseVideoPanopticDataset):
                     osp.join(seg_dir, stem + '.png') if seg_dir else None, 'vspw', height, width)
                 for name, stem in zip(names, stems)
             ]
+
+    def check_label_num_dic(self, path: str) -> None:
+        """VSPW's category file ``{"others": "0", "wall": "1", ...}`` (name -> raw value, 0 is
+        void) next to the split file, when there, must name this dataset's classes
+        (id = raw value - 1, all stuff)."""
+        if not self.isfile(path):
+            return
+        with file_backend(self.backend_args):
+            raw = load_json(path)
+        if not isinstance(raw, dict) or not all(
+                isinstance(v, (str, int)) and str(v).isdigit() for v in raw.values()):
+            raise FormatError(f'{path}: expected {{"name": "raw value", ...}} with integer values')
+        listed = [dict(id=int(v) - 1, name=name, isthing=0) for name, v in raw.items()
+                  if int(v) > 0]
+        self.check_listed_categories(listed, path)

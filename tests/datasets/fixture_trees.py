@@ -18,6 +18,7 @@ from pycocotools import mask as mask_utils
 from mmvps.datasets.classes.cityscapes_vps import CATEGORIES as CITYSCAPES_CATEGORIES
 from mmvps.datasets.classes.viper_vps import CATEGORIES as VIPER_CATEGORIES
 from mmvps.datasets.classes.vipseg import CATEGORIES as VIPSEG_CATEGORIES
+from mmvps.datasets.classes.vspw import CATEGORIES as VSPW_CATEGORIES
 from mmvps.datasets.formats import (cityscapes_vps_image_id, cityscapes_vps_label_name,
                                     cityscapes_vps_panoptic_json, dump_json,
                                     vipseg_panoptic_json, write_cityscapes_labelmap,
@@ -103,8 +104,11 @@ def make_vipseg_720p(root: str, splits: Dict[str, Dict[str, Video]]) -> None:
 
 # ------------------------------------------------------------------------------ VSPW
 def make_vspw(root: str, splits: Dict[str, Dict[str, Video]]) -> None:
-    """``<split>.txt``, ``data/<video>/origin/<stem>.jpg``, 8-bit ``data/<video>/mask/<stem>
-    .png`` (the ``inst`` map is ignored: VSPW is semantic)."""
+    """``label_num_dic_final.json``, ``<split>.txt``, ``data/<video>/origin/<stem>.jpg``, 8-bit
+    ``data/<video>/mask/<stem>.png`` (the ``inst`` map is ignored: VSPW is semantic)."""
+    label_num_dic = {'others': '0'}
+    label_num_dic.update((c['name'], str(c['id'] + 1)) for c in VSPW_CATEGORIES)
+    dump_json(osp.join(root, 'label_num_dic_final.json'), label_num_dic)
     for split, videos in splits.items():
         write_split_file(osp.join(root, f'{split}.txt'), list(videos))
         for video, frames in videos.items():

@@ -7,9 +7,10 @@ import re
 
 import numpy as np
 import pytest
-from fixture_trees import make_cityscapes_vps, make_viper_vps, make_vipseg_720p, maps
+from fixture_trees import (make_cityscapes_vps, make_viper_vps, make_vipseg_720p, make_vspw,
+                           maps)
 
-from mmvps.datasets import (CityscapesVPSDataset, VIPERVPSDataset, VIPSegDataset,
+from mmvps.datasets import (CityscapesVPSDataset, VIPERVPSDataset, VIPSegDataset, VSPWDataset,
                             base_video_panoptic_dataset)
 from mmvps.datasets.formats import FormatError
 
@@ -195,3 +196,25 @@ def test_viper_vps_names_only_warn(viper_root, monkeypatch):
                                   "VIPERVPSDataset's (inferred list): only in the file: "
                                   "['10:traffic sign'], only in VIPERVPSDataset: "
                                   "['10:trafficsign']")
+
+
+# ------------------------------------------------------------------------------ VSPW
+@pytest.mark.parametrize('edit, differs', [
+    (lambda dic: dic.update(wall='1', pedestrian=dic.pop('person')),
+     r"only in the file: \['60:pedestrian'\], only in VSPWDataset: \['60:person'\]"),
+    (lambda dic: dic.pop('train'), r"lists 123 categories, VSPWDataset has 124; only in the "
+     r"file: \[\], only in VSPWDataset: \['123:train'\]"),
+    (lambda dic: dic.update(others='1'), r"categories list an id twice: 0 \(others, wall\)"),
+])
+def test_vspw_label_num_dic(tmp_path, edit, differs):
+    """VSPW's ``label_num_dic_final.json`` (name -> raw value as a string, 0 void) names the
+    classes by raw value - 1."""
+    root = tmp_path / 'VSPW_480p'
+    make_vspw(str(root), dict(train={'0_a': {'00000001': maps([[0, 28]])}}))
+    assert len(VSPWDataset(ann_file='train.txt', data_root=str(root))) == 1  # official tree
+    path = root / 'label_num_dic_final.json'
+    dic = json.loads(path.read_text())
+    edit(dic)
+    path.write_text(json.dumps(dic))
+    with pytest.raises(FormatError, match=re.escape(f'{path}: ') + '.*' + differs):
+        VSPWDataset(ann_file='train.txt', data_root=str(root))
