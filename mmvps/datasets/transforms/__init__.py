@@ -1,9 +1,10 @@
 from .formatting import PackVideoPanopticInputs
 from .frame_sampling import VideoClipSample, video_clip_starts
 from .loading import LoadVideoPanopticAnnotations
-from .transforms import FilterTrackAnnotations
+from .transforms import FilterAssociationFreeClips, FilterTrackAnnotations
 
 __all__ = [
     'PackVideoPanopticInputs', 'VideoClipSample', 'video_clip_starts', 'FilterTrackAnnotations',
+    'FilterAssociationFreeClips',
     'LoadVideoPanopticAnnotations'
 ]
