@@ -47,4 +47,4 @@ optim_wrapper = dict(
 find_unused_parameters = True
 # K-Net R-50 pretrained on COCO panoptic: configs/knet/knet_r50_fpn_official_ms-3x_coco-panoptic.py,
 # or an official checkpoint converted with tools/model_converters/video_knet_official_to_mmvps.py
-load_from = 'work_dirs/knet_r50_fpn_official_ms-3x_coco-panoptic/epoch_36.pth'
+load_from = 'work_dirs/knet_r50_fpn_official_ms-3x_coco-panoptic/epoch_12.pth'
