@@ -1,5 +1,6 @@
 # Video K-Net R-50 on VIPSeg (124 classes: 58 things, 66 stuff), as the official code trains it
-# (lxtGH/Video-K-Net, configs/det/video_knet_vipseg/video_knet_s3_r50_rpn_vipseg_mask_embed_link_ffn_joint_train.py):
+# (lxtGH/Video-K-Net, configs/det/video_knet_vipseg/
+# video_knet_s3_r50_rpn_vipseg_mask_embed_link_ffn_joint_train.py):
 # the official-equivalent model (no kernel fusion, official linking and paste), short side scaled
 # to 720 x [1, 2], flip, crop 736x736 keeping at least one thing and one shared id, AdamW 1e-4,
 # weight decay 0.05, backbone lr x0.25, 12 epochs (lr steps 9 / 11), 8 GPUs x 1 clip. The Video

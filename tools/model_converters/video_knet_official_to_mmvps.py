@@ -102,8 +102,8 @@ def convert_state_dict(state: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.
     if 'rpn_head.init_kernels.weight' not in state or \
             not any(k.startswith('roi_head.mask_head.') for k in state):
         raise UnknownCheckpointError(
-            'not an official K-Net / Video K-Net checkpoint: it has no rpn_head.init_kernels.weight '
-            'or no roi_head.mask_head.* keys')
+            'not an official K-Net / Video K-Net checkpoint: it has no '
+            'rpn_head.init_kernels.weight or no roi_head.mask_head.* keys')
     if state['rpn_head.init_kernels.weight'].shape[-2:] != (1, 1):
         raise UnknownCheckpointError('only 1x1 kernels (conv_kernel_size=1) are supported, got '
                                      f"{tuple(state['rpn_head.init_kernels.weight'].shape)}")

@@ -1,5 +1,6 @@
-# Video K-Net R-50 as the official code builds it (lxtGH/Video-K-Net, VideoKNetQuansiEmbedFCJointTrain
-# with configs/det/video_knet_kitti_step/video_knet_s3_r50_rpn_1x_kitti_step_sigmoid_stride2_mask_embed_link_ffn_joint_train.py)
+# Video K-Net R-50 as the official code builds it (lxtGH/Video-K-Net,
+# VideoKNetQuansiEmbedFCJointTrain with configs/det/video_knet_kitti_step/
+# video_knet_s3_r50_rpn_1x_kitti_step_sigmoid_stride2_mask_embed_link_ffn_joint_train.py)
 # on the official K-Net detector (./knet_r50_fpn_official.py):
 # * no kernel fusion (the official R-50 configs leave `previous_link` unset; the paper's Tab. 6a
 #   credits fusion with +0.7 STQ: set detector.kernel_iter_head.kernel_fusion to use it);

@@ -9,5 +9,6 @@ from .panoptic_kernel_targets import get_kernel_targets, get_panoptic_gt
 
 __all__ = [
     'ConvKernelHead', 'KernelFusion', 'KernelIterHead', 'KernelLinking', 'KernelUpdateHead',
-    'KernelUpdator', 'KNetDiceCost', 'KNetMaskCost', 'assemble_group_features', 'get_kernel_targets', 'get_panoptic_gt'
+    'KernelUpdator', 'KNetDiceCost', 'KNetMaskCost', 'assemble_group_features',
+    'get_kernel_targets', 'get_panoptic_gt'
 ]
