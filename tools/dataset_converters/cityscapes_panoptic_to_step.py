@@ -24,7 +24,6 @@ import os
 import os.path as osp
 import sys
 
-
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from converter_utils import ConversionError  # noqa: E402
 
