@@ -36,5 +36,6 @@ def test_config_builds_its_model(path):
     assert model.track_head.in_channels == head.mask_head[-1].in_channels
     # the official code fuses kernels in its Swin configs only (the paper: all but
     # Cityscapes-VPS); the CPU default keeps mmvps's fusion
-    assert model.with_kernel_fusion == ('swin' in path.stem or 'synthetic' in path.stem)
+    assert model.with_kernel_fusion == ('swin' in path.stem
+                                        or path.stem == 'video_knet_r18_synthetic')
     assert model.kernel_linking is not None
