@@ -536,8 +536,43 @@ def test_official_configs_build_with_the_options():
     det = model.detector
     assert det.neck[1].out_stride == 8 and len(det.neck[1].aux_convs) == 1
     assert det.kernel_head.semantic_head and det.kernel_head.proposal_feats_with_obj
+    assert not det.ignore_void and det.soft_gt_masks
     assert det.kernel_iter_head.assign_on_previous and det.kernel_iter_head.kernel_fusion is None
     assert det.kernel_iter_head.test_cfg['merge_mode'] == 'official_joint'
     assert model.link_mode == 'official' and model.tracker.with_box_nms
     assert cfg.optim_wrapper.optimizer.weight_decay == 0.05
     assert cfg.optim_wrapper.paramwise_cfg.custom_keys['backbone']['lr_mult'] == 0.25
+
+
+# ---------------------------------------------------------------- official targets
+
+
+def test_soft_gt_masks_keep_the_bilinear_fraction():
+    from mmvps.models.heads.panoptic_kernel_targets import _downsample
+    mask = torch.tensor([[[True, False, False, False], [True, False, False, False]]])
+    assert _downsample(mask, (1, 2)).tolist() == [[[False, False]]]
+    assert _downsample(mask, (1, 2), soft=True).tolist() == [[[0.5, 0.0]]]
+
+
+@pytest.mark.parametrize('ignore_void, soft', [(True, False), (False, True)])
+def test_knet_official_targets_options(monkeypatch, ignore_void, soft):
+    from test_knet import TINY_CONFIG, make_sample
+    cfg = Config.fromfile(TINY_CONFIG).model
+    cfg.update(ignore_void=ignore_void, soft_gt_masks=soft)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    seen = []
+    real = model.kernel_head.loss_by_feat
+
+    def recording(mask_preds, batch_gt_instances, *args):
+        seen.extend(batch_gt_instances)
+        return real(mask_preds, batch_gt_instances, *args)
+
+    monkeypatch.setattr(model.kernel_head, 'loss_by_feat', recording)
+    sample, sem, _ = make_sample()
+    model.loss(torch.randn(1, 3, 64, 96), [sample])
+    gt = seen[0]
+    # void corner and crowd patch are ignored by default, trained as background otherwise
+    assert bool(gt.ignore_mask.any()) == ignore_void
+    fractional = ((gt.masks > 0) & (gt.masks < 1)).any()
+    assert bool(fractional) == soft

@@ -8,11 +8,11 @@
 # * group features assembled under binarised (> 0.5) masks;
 # * masks upsampled x4 (stride 2) for matching and losses; stage s matched on stage s-1's
 #   detached outputs; K-Net's Dice / mask match costs;
+# * void / crowd / padding pixels trained as background, GT masks resized bilinearly (soft);
 # * the official joint paste (thing score 0.25, kept-area ratio 0.6, no stuff filter), sigmoid
 #   before resizing the masks to the image.
-# mmvps extensions kept here: void / crowd / padding pixels are removed from costs and losses
-# (the official code pushes them to background), GT masks are binarised at the mask resolution
-# (official: bilinear soft masks), unassigned pixels are void (official: class 0).
+# mmvps choices kept here: crowd regions are background (the official KITTI-STEP loader trains
+# them as instances), unassigned pixels are void at inference (official: class 0).
 # Dataset configs set the class numbers.
 _base_ = './knet_r50_fpn.py'
 
@@ -29,6 +29,8 @@ official_semantic_fpn = dict(
         type='SinePositionalEncoding', num_feats=channels // 2, normalize=True),
     norm_cfg=dict(type='GN', num_groups=32, requires_grad=True))
 model = dict(
+    ignore_void=False,
+    soft_gt_masks=True,
     neck=[
         dict(
             type='FPN',

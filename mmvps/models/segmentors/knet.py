@@ -2,6 +2,7 @@
 import copy
 from typing import List, Optional, Tuple, Union
 
+import torch
 from mmdet.models.detectors import BaseDetector
 from mmdet.structures import SampleList
 from mmengine.model import Sequential
@@ -31,6 +32,9 @@ class KNet(BaseDetector):
         train_cfg (dict, optional): ``kernel_head`` (assigner and sampler of the initial masks)
             and ``kernel_iter_head`` (one dict per stage, or one for all).
         test_cfg (dict, optional): panoptic inference settings of :class:`KernelIterHead`.
+        ignore_void (bool): remove void, crowd and padding pixels from every mask cost and
+            loss (mmvps); False trains them as background, as the official code does.
+        soft_gt_masks (bool): GT masks resized bilinearly without binarising (official code).
         data_preprocessor (dict, optional): mmdet ``DetDataPreprocessor`` config.
         init_cfg (dict, optional): initialization config.
     """
@@ -42,9 +46,13 @@ class KNet(BaseDetector):
                  kernel_iter_head: dict,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
+                 ignore_void: bool = True,
+                 soft_gt_masks: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.ignore_void = ignore_void
+        self.soft_gt_masks = soft_gt_masks
         self.backbone = MODELS.build(backbone)
         self.neck = Sequential(*[MODELS.build(cfg) for cfg in neck]) \
             if isinstance(neck, (list, tuple)) else MODELS.build(neck)
@@ -102,8 +110,12 @@ class KNet(BaseDetector):
         mask_size = (mask_preds.shape[-2] * stride, mask_preds.shape[-1] * stride)
         batch_gt_instances = [
             get_panoptic_gt(data_sample, self.num_thing_classes, self.num_stuff_classes,
-                            mask_size) for data_sample in batch_data_samples
+                            mask_size, soft_masks=self.soft_gt_masks)
+            for data_sample in batch_data_samples
         ]
+        if not self.ignore_void:
+            for gt in batch_gt_instances:
+                gt.set_metainfo(dict(ignore_mask=torch.zeros_like(gt.ignore_mask)))
         losses = self.kernel_head.loss_by_feat(mask_preds, batch_gt_instances, seg_preds)
         stage_losses, results = self.kernel_iter_head.loss(
             feats, kernels, mask_preds, batch_gt_instances, previous_kernels=previous_kernels)
