@@ -29,6 +29,18 @@ train_dataloader = dict(
     batch_size=1,
     dataset=dict(_delete_=True, type='RepeatDataset', times=2,
                  dataset=dict(_base_.train_dataloader.dataset, pipeline=train_pipeline)))
+# official test: native size (no resize), padded to 32 by the data preprocessor
+test_pipeline = [
+    dict(
+        type='TransformBroadcaster',
+        transforms=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadVideoPanopticAnnotations', with_panoptic=True),
+        ]),
+    dict(type='PackVideoPanopticInputs', meta_keys=('seg_map_path', ))
+]
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
 optim_wrapper = dict(
     optimizer=dict(weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.25)}))
