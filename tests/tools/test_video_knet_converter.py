@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmdet.models.backbones import ResNet
+from mmdet.models.backbones import ResNet, SwinTransformer
 from mmdet.models.necks import FPN
 from mmengine.config import Config
 
@@ -63,13 +63,32 @@ def _conv_gn(sd, prefix, kernel):
     _norm(sd, f'{prefix}.gn', C)
 
 
-def official_shapes(video=True, swin_links=False):
+def original_swin_b_shapes():
+    """An original-Swin (official ``SwinTransformerDIY``) Swin-B backbone: mmdet's keys renamed
+    back (``layers``, ``attn.qkv``, ``mlp.fc1``, ``patch_embed.proj``)."""
+    swin = SwinTransformer(embed_dims=128, depths=[2, 2, 18, 2], num_heads=[4, 8, 16, 32],
+                           window_size=7, out_indices=(0, 1, 2, 3))
+    shapes = {}
+    for key, value in swin.state_dict().items():
+        key = key.replace('stages', 'layers', 1).replace('attn.w_msa.', 'attn.')
+        key = key.replace('ffn.layers.0.0.', 'mlp.fc1.').replace('ffn.layers.1.', 'mlp.fc2.')
+        shapes[key.replace('patch_embed.projection', 'patch_embed.proj')] = tuple(value.shape)
+    return shapes
+
+
+def official_shapes(video=True, swin_links=False, swin_backbone=False):
     """Keys and shapes of an official checkpoint, written from the official module definitions
-    (the review's section 9); backbone and FPN are mmdet's modules under the same names."""
+    (the review's section 9); the R-50 backbone and the FPN are mmdet's modules under the same
+    names."""
     sd = {}
-    for key, value in ResNet(depth=50).state_dict().items():
-        sd[f'backbone.{key}'] = tuple(value.shape)
-    fpn = FPN([256, 512, 1024, 2048], C, 4, start_level=0, add_extra_convs='on_input')
+    if swin_backbone:
+        backbone, fpn_in = original_swin_b_shapes(), [128, 256, 512, 1024]
+    else:
+        backbone = {k: tuple(v.shape) for k, v in ResNet(depth=50).state_dict().items()}
+        fpn_in = [256, 512, 1024, 2048]
+    for key, shape in backbone.items():
+        sd[f'backbone.{key}'] = shape
+    fpn = FPN(fpn_in, C, 4, start_level=0, add_extra_convs='on_input')
     for key, value in fpn.state_dict().items():
         sd[f'neck.{key}'] = tuple(value.shape)
     lfpn = 'rpn_head.localization_fpn'
@@ -165,6 +184,22 @@ def test_video_knet_checkpoint_converts_and_loads_strictly(tool, swin_links):
     link = 'attention_previous_track' if swin_links else 'attention_previous'
     assert torch.equal(model.kernel_linking.attention.attn.in_proj_weight,
                        official[f'roi_head.mask_head.2.{link}.attn.in_proj_weight'])
+
+
+def test_swin_video_knet_checkpoint_converts_and_loads_strictly(tool):
+    official = random_state(official_shapes(swin_links=True, swin_backbone=True))
+    state, kind = tool.convert_state_dict(official)
+    cfg = Config.fromfile(REPO_ROOT / 'configs/video_knet/video_knet_swin-b_8xb1-12e_kitti-step.py')
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(state, strict=True)
+    backbone = model.detector.backbone
+    assert torch.equal(backbone.patch_embed.projection.weight,
+                       official['backbone.patch_embed.proj.weight'])
+    assert torch.equal(backbone.stages[2].blocks[17].ffn.layers[1].weight,
+                       official['backbone.layers.2.blocks.17.mlp.fc2.weight'])
+    fusion = model.detector.kernel_iter_head.kernel_fusion
+    assert torch.equal(fusion.kernel_updator.feature_layer.weight, official[
+        'roi_head.mask_head.2.attention_previous_update_link.dynamic_layer.weight'])
 
 
 def test_image_knet_checkpoint_converts_and_loads_strictly(tool, tmp_path):

@@ -87,7 +87,8 @@ def convert_swin_backbone(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Ten
     ``SwinTransformer`` keys, with mmdet's own converter (it also reorders the patch-merging
     weights)."""
     from mmdet.models.backbones.swin import swin_converter
-    return swin_converter(state)
+    # mmdet's converter prefixes every key with 'backbone.'
+    return OrderedDict((k[len('backbone.'):], v) for k, v in swin_converter(state).items())
 
 
 def convert_state_dict(state: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], str]:
