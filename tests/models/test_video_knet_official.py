@@ -74,6 +74,25 @@ def test_semantic_fpn_stride_4_equals_mmdet_conv_upsample():
     assert torch.allclose(fpn(inputs), fpn.conv_pred(fused), atol=1e-6)
 
 
+def test_official_conv_init():
+    torch.manual_seed(0)
+    kwargs = dict(in_channels=32, feat_channels=32, out_channels=32, positional_encoding=None,
+                  norm_cfg=dict(type='GN', num_groups=8, requires_grad=True))
+    fpn = SemanticFPN(conv_init_std=0.01, **kwargs)
+    fpn.init_weights()
+    weights = torch.cat([m.weight.flatten() for m in fpn.modules()
+                         if isinstance(m, torch.nn.Conv2d)])
+    assert 0.009 < weights.std().item() < 0.011
+    default = SemanticFPN(**kwargs)
+    default.init_weights()
+    assert default.level_convs[0].conv[0].conv.weight.std().item() > 0.03
+    head = _kernel_head(num_loc_convs=1, num_seg_convs=1, in_channels=32, out_channels=32,
+                        conv_init_std=0.01)
+    head.init_weights()
+    assert head.loc_convs[0].conv.weight.std().item() < 0.02
+    assert head.thing_kernels.weight.std().item() > 0.5  # kernels keep kernel_init_std=1
+
+
 def test_semantic_fpn_rejects_bad_options():
     with pytest.raises(ValueError, match='out_stride'):
         SemanticFPN(in_channels=32, feat_channels=32, out_channels=32, out_stride=16,

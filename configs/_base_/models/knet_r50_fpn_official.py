@@ -25,6 +25,7 @@ official_semantic_fpn = dict(
     num_levels=4,
     out_stride=8,
     num_aux_convs=1,
+    conv_init_std=0.01,
     positional_encoding=dict(
         type='SinePositionalEncoding', num_feats=channels // 2, normalize=True),
     norm_cfg=dict(type='GN', num_groups=32, requires_grad=True))
@@ -47,6 +48,7 @@ model = dict(
         stuff_mask_losses=False,
         mask_upsample_stride=4,
         kernel_init_std=1.0,
+        conv_init_std=0.01,
         loss_seg=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
         loss_rank=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.1)),
     kernel_iter_head=dict(

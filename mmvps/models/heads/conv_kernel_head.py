@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule, bias_init_with_prob
+from mmengine.model import BaseModule, bias_init_with_prob, normal_init
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -52,6 +52,8 @@ class ConvKernelHead(BaseModule):
         num_seg_convs (int): convs of the semantic (stuff) branch.
         conv_cfg, norm_cfg, act_cfg (dict): config of the branch convs (1x1).
         kernel_init_std (float): std of the normal initialization of the kernels.
+        conv_init_std (float, optional): initialize the branch convs with N(0, std) (official
+            code: 0.01); None keeps mmcv's default.
         semantic_head (bool): see above.
         proposal_feats_with_obj (bool): see above.
         obj_mask_thr (float): threshold binarising the initial masks for it.
@@ -80,6 +82,7 @@ class ConvKernelHead(BaseModule):
                  norm_cfg: Optional[dict] = dict(type='GN', num_groups=32, requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
                  kernel_init_std: float = 1.0,
+                 conv_init_std: Optional[float] = None,
                  semantic_head: bool = False,
                  proposal_feats_with_obj: bool = False,
                  obj_mask_thr: float = 0.5,
@@ -97,6 +100,7 @@ class ConvKernelHead(BaseModule):
         self.num_stuff_classes = num_stuff_classes
         self.num_classes = num_thing_classes + num_stuff_classes
         self.kernel_init_std = kernel_init_std
+        self.conv_init_std = conv_init_std
         self.semantic_head = semantic_head
         self.proposal_feats_with_obj = proposal_feats_with_obj
         self.obj_mask_thr = obj_mask_thr
@@ -132,6 +136,10 @@ class ConvKernelHead(BaseModule):
 
     def init_weights(self) -> None:
         super().init_weights()
+        if self.conv_init_std is not None:
+            for module in [*self.loc_convs.modules(), *self.seg_convs.modules()]:
+                if isinstance(module, nn.Conv2d):
+                    normal_init(module, std=self.conv_init_std)
         nn.init.normal_(self.thing_kernels.weight, std=self.kernel_init_std)
         if self.semantic_head:
             nn.init.normal_(self.conv_seg.weight, std=0.01)

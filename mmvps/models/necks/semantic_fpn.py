@@ -1,9 +1,10 @@
 """Semantic FPN with positional encoding: the feature map(s) of K-Net's kernels."""
 from typing import Optional, Sequence, Tuple, Union
 
+import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule, ModuleList
+from mmengine.model import BaseModule, ModuleList, normal_init
 from torch import Tensor
 
 from mmvps.registry import MODELS
@@ -59,6 +60,8 @@ class SemanticFPN(BaseModule):
         num_levels (int): number of input levels used, from stride 4 upwards.
         out_stride (int): 4 or 8, the stride of the output map (see above).
         num_aux_convs (int): 0, or 1 for the second (semantic) output.
+        conv_init_std (float, optional): initialize every conv with N(0, std) and zero bias
+            (official code: 0.01); None keeps mmcv's default.
         positional_encoding (dict, optional): config of a positional encoding from
             ``mmdet.models.layers`` whose output has ``in_channels`` channels; ``None`` to skip.
         conv_cfg (dict, optional): conv layer config.
@@ -74,6 +77,7 @@ class SemanticFPN(BaseModule):
                  num_levels: int = 4,
                  out_stride: int = 4,
                  num_aux_convs: int = 0,
+                 conv_init_std: Optional[float] = None,
                  positional_encoding: Optional[dict] = dict(
                      type='SinePositionalEncoding', num_feats=128, normalize=True),
                  conv_cfg: Optional[dict] = None,
@@ -87,6 +91,7 @@ class SemanticFPN(BaseModule):
             raise ValueError(f'SemanticFPN: num_aux_convs must be 0 or 1, got {num_aux_convs}')
         self.num_levels = num_levels
         self.out_stride = out_stride
+        self.conv_init_std = conv_init_std
         self.positional_encoding = None
         if positional_encoding is not None:
             self.positional_encoding = MODELS.build(positional_encoding)
@@ -112,6 +117,13 @@ class SemanticFPN(BaseModule):
             ConvModule(feat_channels, out_channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
                        act_cfg=act_cfg) for _ in range(num_aux_convs)
         ])
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.conv_init_std is not None:
+            for module in self.modules():
+                if isinstance(module, nn.Conv2d):
+                    normal_init(module, std=self.conv_init_std)
 
     def forward(self, inputs: Sequence[Tensor]) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         """Args:
