@@ -195,7 +195,7 @@ def test_association_samples_follow_gt_tracks():
     for i in matched.tolist():
         masks[i] = torch.where(gt_small[result.assigned_gt_inds[i]], 20., -20.)
     result.mask_preds = masks
-    kernels, matched_kernels, labels, ids = model._thing_samples(result, key)
+    kernels, matched_kernels, labels, ids, _ = model._thing_samples(result, key)
     assert len(kernels) == len(matched_kernels) == len(matched) == 2
     assert sorted(zip(labels.tolist(), ids.tolist())) == [(0, 1000), (1, 2001)]
 

@@ -451,3 +451,37 @@ def test_label_pngs_of_a_bit_depth_pil_misreads(kitti_tree, tmp_path, capsys):
     write_lines(src / 'train.txt', [VIDEO_A])
     assert load_tool('vspw_to_480p').convert(str(src), str(tmp_path / 'VSPW_480p'), nproc=1) == 1
     assert f'{mask}: 2-bit gray PNG where the format needs 8-bit gray' in capsys.readouterr().err
+
+
+def test_cityscapes_panoptic_to_step(tmp_path):
+    """Person / car stay things; the riders of an image merge into one stuff segment; the
+    categories are ordered things first, then the other trainId classes."""
+    tool = load_tool('cityscapes_panoptic_to_step')
+    from mmvps.datasets.formats import id2rgb
+    categories = [dict(id=c, name=f'c{c}', isthing=int(c >= 24)) for c in tool.TRAIN_ID_CATEGORIES]
+    ids = np.zeros((4, 6), np.int64)
+    ids[:, :2] = 7  # road (stuff)
+    ids[0, 2:4] = 24001  # person
+    ids[1, 2:4] = 25001  # rider 1
+    ids[3, 4:6] = 25002  # rider 2
+    segments = [dict(id=7, category_id=7, iscrowd=0, area=8, bbox=[0, 0, 2, 4]),
+                dict(id=24001, category_id=24, iscrowd=0, area=2, bbox=[2, 0, 2, 1]),
+                dict(id=25001, category_id=25, iscrowd=0, area=2, bbox=[2, 1, 2, 1]),
+                dict(id=25002, category_id=25, iscrowd=1, area=2, bbox=[4, 3, 2, 1])]
+    gt = tmp_path / 'gtFine'
+    write_png(gt / 'cityscapes_panoptic_val' / 'a.png', id2rgb(ids))
+    (gt / 'cityscapes_panoptic_val.json').write_text(json.dumps(dict(
+        images=[dict(id='a', file_name='a.png')], categories=categories,
+        annotations=[dict(image_id='a', file_name='a.png', segments_info=segments)])))
+    tool.main([str(tmp_path), '--splits', 'val'])
+    data = json.loads((gt / 'cityscapes_panoptic_val_step.json').read_text())
+    assert [c['id'] for c in data['categories']][:4] == [24, 26, 7, 8]
+    assert [c['id'] for c in data['categories'] if c['isthing']] == [24, 26]
+    assert len(data['categories']) == 19
+    segs = data['annotations'][0]['segments_info']
+    assert [(s['id'], s['category_id'], s['area'], s['iscrowd']) for s in segs] == [
+        (7, 7, 8, 0), (24001, 24, 2, 0), (25001, 25, 4, 0)]
+    assert segs[2]['bbox'] == [2, 1, 4, 3]
+    out = rgb2id(read_png(gt / 'cityscapes_panoptic_val_step' / 'a.png', 'rgb'))
+    assert (out[3, 4:6] == 25001).all() and (out[1, 2:4] == 25001).all()
+    assert (out[0, 2:4] == 24001).all() and (out[:, :2] == 7).all()

@@ -1,7 +1,8 @@
 """Frame-level transforms that video samples need beyond mmdet's."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
+from mmcv.transforms import BaseTransform
 from mmdet.datasets.transforms import FilterAnnotations
 from mmdet.structures.bbox import autocast_box_type
 
@@ -60,3 +61,44 @@ class FilterTrackAnnotations(FilterAnnotations):
         return (f'{self.__class__.__name__}(min_gt_bbox_wh={self.min_gt_bbox_wh}, '
                 f'min_gt_mask_area={self.min_gt_mask_area}, by_box={self.by_box}, '
                 f'by_mask={self.by_mask})')
+
+
+@TRANSFORMS.register_module()
+class FilterAssociationFreeClips(BaseTransform):
+    """Reject a training clip (return None, so the dataset draws another sample) when a frame
+    keeps fewer than ``min_things`` thing instances after cropping, or, with
+    ``require_shared_id``, when its frames share no instance id: such clips give the association
+    losses nothing to learn. The official Video K-Net code does this in its crop
+    (``allow_negative_crop=False``, ``check_id_match=True``). Crowd instances
+    (``gt_ignore_flags``) do not count. Run it after the frame transforms (outside the
+    ``TransformBroadcaster``), before packing.
+
+    Args:
+        min_things (int): thing instances each frame must keep.
+        require_shared_id (bool): the frames must share at least one instance id.
+    """
+
+    def __init__(self, min_things: int = 1, require_shared_id: bool = True) -> None:
+        self.min_things = min_things
+        self.require_shared_id = require_shared_id
+
+    def transform(self, results: dict) -> Optional[dict]:
+        if 'gt_instances_ids' not in results:
+            raise KeyError(f'{results.get("img_path")}: {self!r} needs gt_instances_ids; load '
+                           'the video annotations first')
+        flags = results.get('gt_ignore_flags')
+        frame_ids = []
+        for i, ids in enumerate(results['gt_instances_ids']):
+            ids = np.asarray(ids)
+            if flags is not None:
+                ids = ids[~np.asarray(flags[i], dtype=bool)]
+            if len(ids) < self.min_things:
+                return None
+            frame_ids.append(set(ids.tolist()))
+        if self.require_shared_id and frame_ids and not set.intersection(*frame_ids):
+            return None
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(min_things={self.min_things}, '
+                f'require_shared_id={self.require_shared_id})')

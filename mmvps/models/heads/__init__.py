@@ -4,9 +4,11 @@ from .kernel_iter_head import KernelIterHead
 from .kernel_linking import KernelLinking
 from .kernel_update_head import KernelUpdateHead, assemble_group_features
 from .kernel_updator import KernelUpdator
+from .knet_match_costs import KNetDiceCost, KNetMaskCost
 from .panoptic_kernel_targets import get_kernel_targets, get_panoptic_gt
 
 __all__ = [
     'ConvKernelHead', 'KernelFusion', 'KernelIterHead', 'KernelLinking', 'KernelUpdateHead',
-    'KernelUpdator', 'assemble_group_features', 'get_kernel_targets', 'get_panoptic_gt'
+    'KernelUpdator', 'KNetDiceCost', 'KNetMaskCost', 'assemble_group_features',
+    'get_kernel_targets', 'get_panoptic_gt'
 ]

@@ -13,20 +13,27 @@ from mmvps.registry import MODELS
 from .panoptic_kernel_targets import kernel_mask_losses
 
 
-def assemble_group_features(mask_preds: Tensor, feats: Tensor) -> Tensor:
-    """Group feature assembling of K-Net: ``F^K_n = sum_{u,v} sigmoid(M_n(u,v)) F(u,v)``.
+def assemble_group_features(mask_preds: Tensor, feats: Tensor,
+                            hard_mask_thr: Optional[float] = None) -> Tensor:
+    """Group feature assembling of K-Net: ``F^K_n = sum_{u,v} m_n(u,v) F(u,v)``.
 
     Args:
         mask_preds (Tensor): mask logits ``[B, N, h, w]``.
         feats (Tensor): features ``[B, C, h, w]``.
+        hard_mask_thr (float, optional): None: soft masks ``m = sigmoid(M)`` (mmvps default);
+            a number: binary masks ``m = sigmoid(M) > hard_mask_thr`` (official K-Net and
+            Video K-Net code, 0.5).
 
     Returns:
-        Tensor: ``[B, N, C]`` features of each kernel's (soft) mask.
+        Tensor: ``[B, N, C]`` features of each kernel's mask.
     """
     if mask_preds.shape[-2:] != feats.shape[-2:]:
         raise ValueError(f'masks {tuple(mask_preds.shape)} and features {tuple(feats.shape)} '
                          'differ in resolution')
-    return torch.einsum('bnhw,bchw->bnc', mask_preds.sigmoid(), feats)
+    masks = mask_preds.sigmoid()
+    if hard_mask_thr is not None:
+        masks = (masks > hard_mask_thr).to(feats.dtype)
+    return torch.einsum('bnhw,bchw->bnc', masks, feats)
 
 
 @MODELS.register_module()
@@ -53,6 +60,8 @@ class KernelUpdateHead(BaseModule):
         with_feat_transform (bool): a 1x1 conv on the features before assembling and mask
             prediction (K-Net's ``feat_transform``).
         kernel_updator_cfg (dict): config of the adaptive kernel update.
+        hard_mask_thr (float, optional): binarise the masks at this probability for the group
+            feature assembling (official code: 0.5); None assembles under soft masks.
         loss_cls (dict): sigmoid Focal loss of the classes.
         loss_mask (dict): binary cross-entropy of the masks.
         loss_dice (dict): Dice loss of the masks.
@@ -73,6 +82,7 @@ class KernelUpdateHead(BaseModule):
                  with_feat_transform: bool = True,
                  kernel_updator_cfg: dict = dict(
                      type='KernelUpdator', in_channels=256, feat_channels=256),
+                 hard_mask_thr: Optional[float] = None,
                  loss_cls: dict = dict(
                      type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=2.0),
                  loss_mask: dict = dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
@@ -81,6 +91,7 @@ class KernelUpdateHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.num_classes = num_classes
         self.in_channels = in_channels
+        self.hard_mask_thr = hard_mask_thr
         self.feat_transform = ConvModule(
             in_channels, in_channels, 1, act_cfg=None) if with_feat_transform else None
         self.kernel_updator = MODELS.build(kernel_updator_cfg)
@@ -116,26 +127,42 @@ class KernelUpdateHead(BaseModule):
                 nn.init.xavier_uniform_(param)
         nn.init.constant_(self.fc_cls.bias, bias_init_with_prob(0.01))
 
-    def forward(self, feats: Tensor, kernels: Tensor,
-                mask_preds: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    def forward(self,
+                feats: Tensor,
+                kernels: Tensor,
+                mask_preds: Tensor,
+                previous_kernels: Optional[Tensor] = None,
+                fusion: Optional[nn.Module] = None,
+                return_group_feats: bool = False) -> Tuple[Tensor, ...]:
         """Args:
             feats (Tensor): features ``[B, C, h, w]``.
             kernels (Tensor): kernels of the previous stage ``[B, N, C]``.
             mask_preds (Tensor): mask logits of the previous stage ``[B, N, h, w]``.
+            previous_kernels (Tensor, optional): ``[B, N, C]`` kernels of the previous frame,
+                fused into ``kernels`` by ``fusion`` after the group features are assembled
+                (the official code's ``update_dynamic_cov`` fusion).
+            fusion (nn.Module, optional): called as ``fusion(kernels, previous_kernels,
+                group_feats=group_feats)``.
+            return_group_feats (bool): also return the assembled group features.
 
         Returns:
             tuple: ``cls_scores`` ``[B, N, num_classes]`` logits, ``mask_preds``
-            ``[B, N, h, w]`` logits and the updated ``kernels`` ``[B, N, C]``.
+            ``[B, N, h, w]`` logits, the updated ``kernels`` ``[B, N, C]`` and, if asked, the
+            group features ``[B, N, C]``.
         """
         if self.feat_transform is not None:
             feats = self.feat_transform(feats)
-        group_feats = assemble_group_features(mask_preds, feats)
+        group_feats = assemble_group_features(mask_preds, feats, self.hard_mask_thr)
+        if fusion is not None and previous_kernels is not None:
+            kernels = fusion(kernels, previous_kernels, group_feats=group_feats)
         kernels = self.kernel_updator(group_feats, kernels)
         kernels = self.attention_norm(self.attention(kernels))
         kernels = self.ffn_norm(self.ffn(kernels))
         cls_scores = self.fc_cls(self.cls_fcs(kernels))
         mask_kernels = self.fc_mask(self.mask_fcs(kernels))
         mask_preds = torch.einsum('bnc,bchw->bnhw', mask_kernels, feats)
+        if return_group_feats:
+            return cls_scores, mask_preds, kernels, group_feats
         return cls_scores, mask_preds, kernels
 
     def loss_by_feat(self, cls_scores: Tensor, mask_preds: Tensor,

@@ -21,13 +21,15 @@ _SUPPRESSED_LOGIT = -1e4
 
 
 def get_panoptic_gt(data_sample: DetDataSample, num_thing_classes: int,
-                    num_stuff_classes: int, mask_size: Tuple[int, int]) -> InstanceData:
+                    num_stuff_classes: int, mask_size: Tuple[int, int],
+                    soft_masks: bool = False) -> InstanceData:
     """Gather one image's panoptic ground truth at the kernels' mask resolution.
 
     Things come from ``gt_instances`` (``labels`` in ``0..num_thing_classes-1``, ``masks`` as
     ``BitmapMasks`` or a tensor, optional ``instances_ids``), stuff from ``gt_sem_seg`` (one
     segment per stuff class present). Everything is padded to ``batch_input_shape`` (padding is
-    void) and downsampled to ``mask_size``.
+    void) and downsampled to ``mask_size``: a pixel is in a mask when most of its area is, or,
+    with ``soft_masks`` (official K-Net code), masks keep the bilinear fraction in ``[0, 1]``.
 
     Returns:
         InstanceData: ``labels`` (long ``[G]``, things first in ``gt_instances`` order, then stuff
@@ -83,7 +85,7 @@ def get_panoptic_gt(data_sample: DetDataSample, num_thing_classes: int,
 
     gt = InstanceData(metainfo=dict(ignore_mask=_downsample(ignore[None], mask_size)[0]))
     gt.labels = labels
-    gt.masks = _downsample(masks, mask_size).float()
+    gt.masks = _downsample(masks, mask_size, soft_masks).float()
     gt.instances_ids = instances_ids
     return gt
 
@@ -156,14 +158,15 @@ def _pad(maps: Tensor, height: int, width: int, value: int) -> Tensor:
     return F.pad(maps, (0, width - maps.shape[-1], 0, height - maps.shape[-2]), value=value)
 
 
-def _downsample(masks: Tensor, size: Tuple[int, int]) -> Tensor:
-    """Resize boolean masks ``[N, H, W]``: a pixel is in a mask when most of its area is."""
+def _downsample(masks: Tensor, size: Tuple[int, int], soft: bool = False) -> Tensor:
+    """Resize boolean masks ``[N, H, W]``: a pixel is in a mask when most of its area is (or,
+    ``soft``, the bilinear value itself)."""
     if len(masks) == 0:
         return masks.new_zeros((0, *size))
     if masks.shape[-2:] == tuple(size):
         return masks
     resized = F.interpolate(masks[None].float(), size=size, mode='bilinear', align_corners=False)
-    return resized[0] > 0.5
+    return resized[0] if soft else resized[0] > 0.5
 
 
 def kernel_mask_losses(mask_preds: Tensor, batch_targets: List[InstanceData],

@@ -2,6 +2,7 @@
 import copy
 from typing import List, Optional, Tuple, Union
 
+import torch
 from mmdet.models.detectors import BaseDetector
 from mmdet.structures import SampleList
 from mmengine.model import Sequential
@@ -31,6 +32,9 @@ class KNet(BaseDetector):
         train_cfg (dict, optional): ``kernel_head`` (assigner and sampler of the initial masks)
             and ``kernel_iter_head`` (one dict per stage, or one for all).
         test_cfg (dict, optional): panoptic inference settings of :class:`KernelIterHead`.
+        ignore_void (bool): remove void, crowd and padding pixels from every mask cost and
+            loss (mmvps); False trains them as background, as the official code does.
+        soft_gt_masks (bool): GT masks resized bilinearly without binarising (official code).
         data_preprocessor (dict, optional): mmdet ``DetDataPreprocessor`` config.
         init_cfg (dict, optional): initialization config.
     """
@@ -42,9 +46,13 @@ class KNet(BaseDetector):
                  kernel_iter_head: dict,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
+                 ignore_void: bool = True,
+                 soft_gt_masks: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.ignore_void = ignore_void
+        self.soft_gt_masks = soft_gt_masks
         self.backbone = MODELS.build(backbone)
         self.neck = Sequential(*[MODELS.build(cfg) for cfg in neck]) \
             if isinstance(neck, (list, tuple)) else MODELS.build(neck)
@@ -60,6 +68,9 @@ class KNet(BaseDetector):
         for name in ('num_proposals', 'num_thing_classes', 'num_stuff_classes'):
             if getattr(self.kernel_head, name) != getattr(self.kernel_iter_head, name):
                 raise ValueError(f'kernel_head and kernel_iter_head disagree on {name}')
+        if self.kernel_head.mask_upsample_stride != self.kernel_iter_head.mask_upsample_stride:
+            raise ValueError('kernel_head and kernel_iter_head must use the same '
+                             'mask_upsample_stride (their masks share the targets)')
         self.num_thing_classes = self.kernel_head.num_thing_classes
         self.num_stuff_classes = self.kernel_head.num_stuff_classes
         self.num_classes = self.kernel_head.num_classes
@@ -93,12 +104,19 @@ class KNet(BaseDetector):
                 void; crowd keeps its thing class and is ignored).
             previous_kernels (Tensor, optional): passed to the kernel fusion of the last stage.
         """
-        kernels, feats, mask_preds = self.kernel_head(self.extract_feat(batch_inputs))
+        kernels, feats, mask_preds, seg_preds = self.kernel_head.forward_with_seg(
+            self.extract_feat(batch_inputs))
+        stride = self.kernel_head.mask_upsample_stride
+        mask_size = (mask_preds.shape[-2] * stride, mask_preds.shape[-1] * stride)
         batch_gt_instances = [
             get_panoptic_gt(data_sample, self.num_thing_classes, self.num_stuff_classes,
-                            mask_preds.shape[-2:]) for data_sample in batch_data_samples
+                            mask_size, soft_masks=self.soft_gt_masks)
+            for data_sample in batch_data_samples
         ]
-        losses = self.kernel_head.loss_by_feat(mask_preds, batch_gt_instances)
+        if not self.ignore_void:
+            for gt in batch_gt_instances:
+                gt.set_metainfo(dict(ignore_mask=torch.zeros_like(gt.ignore_mask)))
+        losses = self.kernel_head.loss_by_feat(mask_preds, batch_gt_instances, seg_preds)
         stage_losses, results = self.kernel_iter_head.loss(
             feats, kernels, mask_preds, batch_gt_instances, previous_kernels=previous_kernels)
         losses.update(stage_losses)
@@ -114,17 +132,24 @@ class KNet(BaseDetector):
         Adds ``pred_panoptic_seg`` (``PixelData(sem_seg=[1, H, W])``, ``label + instance *
         INSTANCE_OFFSET``, things numbered 1.. in the map, void = ``num_classes``),
         ``pred_instances`` (kept thing segments: ``kernel_inds``, ``labels``, ``scores``,
-        ``instance_ids``) and ``pred_kernels`` (``[K, C]`` last-stage kernels).
+        ``instance_ids``), ``pred_kernels`` / ``pred_group_feats`` (``[K, C]`` last-stage
+        kernels and group features) and, with a semantic
+        head, ``pred_seg_logits`` (its ``[num_classes, h, w]`` logits at the features'
+        resolution).
         """
-        kernels, feats, mask_preds = self.kernel_head(self.extract_feat(batch_inputs))
+        kernels, feats, mask_preds, seg_preds = self.kernel_head.forward_with_seg(
+            self.extract_feat(batch_inputs))
         results = self.kernel_iter_head.predict(
             feats,
             kernels,
             mask_preds, [data_sample.metainfo for data_sample in batch_data_samples],
             previous_kernels=previous_kernels,
             rescale=rescale)
-        for data_sample, result in zip(batch_data_samples, results):
+        for i, (data_sample, result) in enumerate(zip(batch_data_samples, results)):
+            if seg_preds is not None:
+                data_sample.pred_seg_logits = seg_preds[i]
             data_sample.pred_panoptic_seg = result['pan_results']
             data_sample.pred_instances = result['ins_results']
             data_sample.pred_kernels = result['kernels']
+            data_sample.pred_group_feats = result['group_feats']
         return batch_data_samples

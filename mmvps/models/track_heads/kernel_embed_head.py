@@ -23,12 +23,20 @@ class KernelAssociationEmbedHead(BaseModule):
     are contrasted with the reference-frame samples ``k``: positive when both show the same
     object (same class and GT track id), negative otherwise (Eq. 1 and Eq. 2).
 
+    The official code chains five linear layers: ``num_fcs=1`` FC-LN-ReLU and ``fc_embed`` (its
+    detector-level ``embed_fcs`` / ``fc_embed``), then its QDTrack head's ``num_out_fcs=2``
+    biased FC + ReLU (``fcs``) and a last FC (``fc_out``); it samples every matched kernel
+    (``pos_iou_thr=None``).
+
     Args:
         in_channels (int): kernel channels.
         embed_channels (int): embedding channels.
-        num_fcs (int): FC + LN + ReLU layers before the last FC.
+        num_fcs (int): FC + LN + ReLU layers before ``fc_embed``.
+        num_out_fcs (int): biased FC + ReLU layers after ``fc_embed`` (0: ``fc_embed`` gives
+            the embedding); with them a last FC ``fc_out`` gives it.
         act_cfg (dict): activation of the FC layers.
-        pos_iou_thr (float): alpha_1.
+        pos_iou_thr (float, optional): alpha_1; None: every matched kernel is a sample of its
+            GT object and there are no negative samples (official code).
         neg_iou_thr (float): alpha_2.
         mask_thr (float): probability threshold binarizing kernel masks for the IoU.
         softmax_temp (float): temperature dividing the dot products of Eq. 1 (-1: none).
@@ -41,8 +49,9 @@ class KernelAssociationEmbedHead(BaseModule):
                  in_channels: int = 256,
                  embed_channels: int = 256,
                  num_fcs: int = 1,
+                 num_out_fcs: int = 0,
                  act_cfg: dict = dict(type='ReLU', inplace=True),
-                 pos_iou_thr: float = 0.7,
+                 pos_iou_thr: Optional[float] = 0.7,
                  neg_iou_thr: float = 0.3,
                  mask_thr: float = 0.5,
                  softmax_temp: float = -1,
@@ -51,7 +60,7 @@ class KernelAssociationEmbedHead(BaseModule):
                  init_cfg: dict = dict(type='Xavier', layer='Linear', distribution='uniform')
                  ) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not 0 <= neg_iou_thr <= pos_iou_thr <= 1:
+        if pos_iou_thr is not None and not 0 <= neg_iou_thr <= pos_iou_thr <= 1:
             raise ValueError(f'need 0 <= neg_iou_thr <= pos_iou_thr <= 1, got {neg_iou_thr} and '
                              f'{pos_iou_thr}')
         self.in_channels = in_channels
@@ -65,12 +74,19 @@ class KernelAssociationEmbedHead(BaseModule):
             self.embed_fcs.append(build_norm_layer(dict(type='LN'), in_channels)[1])
             self.embed_fcs.append(build_activation_layer(act_cfg))
         self.fc_embed = nn.Linear(in_channels, embed_channels)
+        self.fcs = nn.ModuleList([
+            nn.Linear(embed_channels, embed_channels) for _ in range(num_out_fcs)
+        ])
+        self.fc_out = nn.Linear(embed_channels, embed_channels) if num_out_fcs else None
         self.loss_track = MODELS.build(loss_track)
         self.loss_track_aux = MODELS.build(loss_track_aux) if loss_track_aux else None
 
     def forward(self, kernels: Tensor) -> Tensor:
         """``[..., C]`` kernels -> ``[..., embed_channels]`` association embeddings."""
-        return self.fc_embed(self.embed_fcs(kernels))
+        embeds = self.fc_embed(self.embed_fcs(kernels))
+        for fc in self.fcs:
+            embeds = F.relu(fc(embeds))
+        return embeds if self.fc_out is None else self.fc_out(embeds)
 
     @torch.no_grad()
     def sample_kernels(self, mask_logits: Tensor, gt_masks: Tensor,
@@ -96,6 +112,8 @@ class KernelAssociationEmbedHead(BaseModule):
             raise ValueError(f'assigned GT index {int(assigned_gt_inds.max())} out of range for '
                              f'{gt_masks.shape[0]} GT masks')
         gt_inds = assigned_gt_inds[matched]
+        if self.pos_iou_thr is None:
+            return matched, gt_inds
         gt = gt_masks[gt_inds].float()
         if gt.shape[-2:] != mask_logits.shape[-2:]:
             gt = F.interpolate(gt[None], mask_logits.shape[-2:], mode='bilinear',

@@ -29,12 +29,22 @@ class VideoKNet(BaseMOTModel):
     written into the map. Only the previous frame's kernels and the tracker's bounded memory
     are kept between frames.
 
+    ``link_mode='official'`` follows the official code instead: in training only the key frame
+    is linked, all its ``N + S`` last-stage kernels attending to all ``N + S`` kernels of the
+    reference frame (whose embeddings come from its unlinked kernels); at inference the first
+    frame of a video is not linked and every later frame links all its kernels to all kernels
+    of the previous frame before the kept thing kernels are picked. With a tracker using
+    ``with_box_nms``, each kept segment's box is that of its mask restricted to the pixels whose
+    semantic-head argmax is a thing class (official "semantic filter"; the whole mask without a
+    semantic head).
+
     Args:
         detector (dict): :class:`KNet` config (its ``kernel_iter_head`` may hold a
             ``kernel_fusion``).
         track_head (dict): :class:`KernelAssociationEmbedHead` config.
         tracker (dict): :class:`QuasiDenseKernelTracker` config.
         kernel_linking (dict, optional): :class:`KernelLinking` config; None disables linking.
+        link_mode (str): ``'matched'`` (mmvps, the paper's text) or ``'official'``.
         data_preprocessor (dict, optional): mmdet ``TrackDataPreprocessor`` config.
         init_cfg (dict, optional): initialization config.
     """
@@ -44,15 +54,23 @@ class VideoKNet(BaseMOTModel):
                  track_head: dict,
                  tracker: dict,
                  kernel_linking: Optional[dict] = None,
+                 link_mode: str = 'matched',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if link_mode not in ('matched', 'official'):
+            raise ValueError(f"VideoKNet: link_mode must be 'matched' or 'official', got "
+                             f'{link_mode!r}')
+        self.link_mode = link_mode
         self.detector = MODELS.build(detector)
         self.track_head = MODELS.build(track_head)
         self.kernel_linking = MODELS.build(kernel_linking) if kernel_linking else None
         self.tracker = MODELS.build(tracker)
         self.num_proposals = self.detector.kernel_iter_head.num_proposals
         self.with_kernel_fusion = self.detector.kernel_iter_head.kernel_fusion is not None
+        if link_mode == 'matched' and getattr(self.kernel_linking, 'with_kernel_update', False):
+            raise ValueError("VideoKNet: KernelLinking(with_kernel_update=True) links index-"
+                             "aligned kernels and needs link_mode='official'")
         self._reset_online_state()
 
     def _reset_online_state(self, video: Optional[str] = None) -> None:
@@ -62,6 +80,7 @@ class VideoKNet(BaseMOTModel):
         self._video = video
         self._previous_kernels = None
         self._previous_thing_kernels = None
+        self._previous_all_kernels = None
 
     def link_and_embed(self, kernels: Tensor, ref_kernels: Optional[Tensor]) -> Tensor:
         """Association embeddings of ``[S, C]`` thing kernels linked to ``[M, C]`` kernels of
@@ -115,19 +134,30 @@ class VideoKNet(BaseMOTModel):
                                                             key_samples, ref_samples):
             frames = dict(key=self._thing_samples(key_res, key_sample),
                           ref=self._thing_samples(ref_res, ref_sample))
+            if self.link_mode == 'official':
+                key_kernels = key_res.kernels
+                if self.kernel_linking is not None:
+                    key_kernels = self.kernel_linking(key_kernels, ref_res.kernels,
+                                                      group_feats=key_res.group_feats)
+                for name, kernels, res in (('key', key_kernels, frames['key']),
+                                           ('ref', ref_res.kernels, frames['ref'])):
+                    embeds[name].append(self.track_head(kernels[res[4]]))
+                    labels[name].append(res[2])
+                    ids[name].append(res[3])
+                continue
             for name, other in (('key', 'ref'), ('ref', 'key')):
-                kernels, matched_kernels, sample_labels, sample_ids = frames[name]
+                kernels, matched_kernels, sample_labels, sample_ids, _ = frames[name]
                 embeds[name].append(self.link_and_embed(kernels, frames[other][1]))
                 labels[name].append(sample_labels)
                 ids[name].append(sample_ids)
         return self.track_head.loss(embeds['key'], embeds['ref'], labels['key'], ids['key'],
                                     labels['ref'], ids['ref'])
 
-    def _thing_samples(self, result: InstanceData,
-                       data_sample: DetDataSample) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _thing_samples(self, result: InstanceData, data_sample: DetDataSample
+                       ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """One frame's association samples among its thing kernels matched to a GT track:
         ``(sample kernels [S, C], all matched thing kernels [M, C], GT labels [S], GT track ids
-        [S] (0 for negative samples))``."""
+        [S] (0 for negative samples), kernel indices of the samples [S])``."""
         thing = slice(0, self.num_proposals)
         mask_preds = result.mask_preds[thing]
         gt = get_panoptic_gt(data_sample, self.detector.num_thing_classes,
@@ -140,7 +170,7 @@ class VideoKNet(BaseMOTModel):
         safe_inds = gt_inds.clamp(min=0)
         labels = torch.where(is_object, gt.labels[safe_inds], -1)
         ids = torch.where(is_object, gt.instances_ids[safe_inds], 0)
-        return kernels[inds], kernels[assigned >= 0], labels, ids
+        return kernels[inds], kernels[assigned >= 0], labels, ids, inds
 
     def predict(self,
                 inputs: Tensor,
@@ -175,10 +205,22 @@ class VideoKNet(BaseMOTModel):
         segments = frame.pred_instances
         kernels = frame.pred_kernels
         thing_kernels = kernels[segments.kernel_inds]
-        embeds = self.link_and_embed(thing_kernels, self._previous_thing_kernels)
-        track_ids = self.tracker.track(embeds, segments.labels, segments.scores, frame_id)
-
+        if self.link_mode == 'official':
+            linked = kernels
+            if self.kernel_linking is not None and self._previous_all_kernels is not None:
+                linked = self.kernel_linking(kernels, self._previous_all_kernels,
+                                             group_feats=frame.pred_group_feats)
+            embeds = self.track_head(linked[segments.kernel_inds])
+        else:
+            embeds = self.link_and_embed(thing_kernels, self._previous_thing_kernels)
         pan = frame.pred_panoptic_seg.sem_seg
+        bboxes = None
+        if getattr(self.tracker, 'with_box_nms', False):
+            bboxes = self.segment_boxes(pan[0], segments.instance_ids,
+                                        frame.get('pred_seg_logits'))
+        track_ids = self.tracker.track(embeds, segments.labels, segments.scores, frame_id,
+                                       bboxes=bboxes)
+
         instances = pan // INSTANCE_OFFSET
         instance_to_track = torch.zeros(
             int(instances.max()) + 1, dtype=torch.long, device=pan.device)
@@ -189,24 +231,54 @@ class VideoKNet(BaseMOTModel):
             labels=segments.labels, scores=segments.scores, instances_id=track_ids)
         del frame.pred_instances
         del frame.pred_kernels
+        del frame.pred_group_feats
+        if 'pred_seg_logits' in frame:
+            del frame.pred_seg_logits
         self._previous_kernels = kernels[None] if self.with_kernel_fusion else None
         self._previous_thing_kernels = thing_kernels
+        self._previous_all_kernels = kernels
+
+    def segment_boxes(self, pan: Tensor, instance_ids: Tensor,
+                      seg_logits: Optional[Tensor] = None) -> Tensor:
+        """``[S, 4]`` boxes (x1, y1, x2, y2; max coordinates inclusive) of the thing segments
+        ``instance_ids`` of a panoptic map ``[H, W]``, restricted to the pixels where the
+        semantic logits ``[num_classes, h, w]`` (resized to the map) pick a thing class; an
+        empty segment gets (-1, -1, 10, 10) as in the official code."""
+        masks = (pan // INSTANCE_OFFSET)[None] == instance_ids[:, None, None]
+        masks &= (pan % INSTANCE_OFFSET)[None] < self.detector.num_thing_classes
+        if seg_logits is not None:
+            seg = torch.nn.functional.interpolate(
+                seg_logits[None], size=pan.shape, mode='bilinear', align_corners=False)[0]
+            masks &= (seg.argmax(0) < self.detector.num_thing_classes)[None]
+        boxes = pan.new_tensor([-1., -1., 10., 10.], dtype=torch.float).repeat(len(masks), 1)
+        for i, mask in enumerate(masks):
+            ys, xs = torch.nonzero(mask, as_tuple=True)
+            if len(ys):
+                boxes[i] = torch.stack([xs.min(), ys.min(), xs.max(), ys.max()]).float()
+        return boxes
 
     def _forward(self, inputs: Tensor, data_samples: Optional[TrackSampleList] = None,
                  **kwargs) -> Tuple[Tensor, ...]:
         """Network of a ``[B, T, 3, H, W]`` clip without post-processing: per frame the last
         stage's class and mask logits and the association embeddings of all thing kernels, each
         frame fusing and linking the previous one's kernels (as online inference does)."""
-        outputs, previous, previous_things = [], None, None
+        outputs, previous, previous_things, previous_all = [], None, None, None
         for t in range(inputs.size(1)):
             kernels, feats, mask_preds = self.detector.kernel_head(
                 self.detector.extract_feat(inputs[:, t]))
-            cls_scores, mask_preds, kernels = self.detector.kernel_iter_head(
-                feats, kernels, mask_preds, previous_kernels=previous)[-1]
+            outputs_t, group_feats = self.detector.kernel_iter_head(
+                feats, kernels, mask_preds, previous_kernels=previous, return_group_feats=True)
+            cls_scores, mask_preds, kernels = outputs_t[-1]
             things = kernels[:, :self.num_proposals]
-            embeds = self.track_head(self.kernel_linking(things, previous_things)
-                                     if self.kernel_linking is not None else things)
-            outputs += [cls_scores, mask_preds, embeds]
+            if self.kernel_linking is None:
+                linked = things
+            elif self.link_mode == 'official':
+                linked = kernels if previous_all is None else \
+                    self.kernel_linking(kernels, previous_all, group_feats=group_feats)
+                linked = linked[:, :self.num_proposals]
+            else:
+                linked = self.kernel_linking(things, previous_things)
+            outputs += [cls_scores, mask_preds, self.track_head(linked)]
             previous = kernels if self.with_kernel_fusion else None
-            previous_things = things
+            previous_things, previous_all = things, kernels
         return tuple(outputs)
