@@ -1,5 +1,7 @@
-from . import heads, losses, necks, segmentors, track_heads, trackers, vps  # noqa: F401
+from . import backbones, heads, layers, losses, necks, segmentors, track_heads, trackers, vps  # noqa: F401
+from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403

@@ -1,12 +1,14 @@
+from . import kmax
 from .conv_kernel_head import ConvKernelHead
 from .kernel_fusion import KernelFusion
 from .kernel_iter_head import KernelIterHead
 from .kernel_linking import KernelLinking
 from .kernel_update_head import KernelUpdateHead, assemble_group_features
 from .kernel_updator import KernelUpdator
+from .kmax import *  # noqa: F401,F403
 from .panoptic_kernel_targets import get_kernel_targets, get_panoptic_gt
 
 __all__ = [
     'ConvKernelHead', 'KernelFusion', 'KernelIterHead', 'KernelLinking', 'KernelUpdateHead',
     'KernelUpdator', 'assemble_group_features', 'get_kernel_targets', 'get_panoptic_gt'
-]
+] + kmax.__all__
