@@ -1,4 +1,5 @@
 from .conv_kernel_head import ConvKernelHead
+from .kmax import ClipPanopticPostProcessor, KMaXCriterion, get_clip_panoptic_targets
 from .kernel_fusion import KernelFusion
 from .kernel_iter_head import KernelIterHead
 from .kernel_linking import KernelLinking
@@ -7,6 +8,7 @@ from .kernel_updator import KernelUpdator
 from .panoptic_kernel_targets import get_kernel_targets, get_panoptic_gt
 
 __all__ = [
-    'ConvKernelHead', 'KernelFusion', 'KernelIterHead', 'KernelLinking', 'KernelUpdateHead',
-    'KernelUpdator', 'assemble_group_features', 'get_kernel_targets', 'get_panoptic_gt'
+    'ClipPanopticPostProcessor', 'ConvKernelHead', 'KMaXCriterion', 'KernelFusion',
+    'KernelIterHead', 'KernelLinking', 'KernelUpdateHead', 'KernelUpdator',
+    'assemble_group_features', 'get_clip_panoptic_targets', 'get_kernel_targets', 'get_panoptic_gt'
 ]
