@@ -123,3 +123,43 @@ def test_clip_targets_need_consistent_track_ids():
                                hand_frame([1], mask, [1001], sem + 1)]
     with pytest.raises(ValueError, match='track 1001'):
         get_clip_panoptic_targets(clip, 2, 1, (2, 2))
+
+
+def test_criterion_on_packed_clip_targets(packed_clips):
+    """Targets of real packed clips drive the criterion: a prediction that reproduces the
+    tubes is matched query-to-tube and has near-zero PQ, mask-ID and semantic losses; a random
+    one does not."""
+    from mmvps.models.heads.kmax import KMaXCriterion
+    clips, metainfo = packed_clips
+    num_things, num_stuff = len(metainfo['thing_classes']), len(metainfo['stuff_classes'])
+    num_classes = num_things + num_stuff
+    targets = [get_clip_panoptic_targets(clip, num_things, num_stuff, (16, 16))
+               for clip in clips[:2]]
+    num_queries = max(len(t) for t in targets) + 3
+    mask_logits = torch.zeros(2, num_queries, 2, 16, 16)
+    class_logits = torch.zeros(2, num_queries, num_classes + 1)
+    class_logits[:, :, -1] = 20  # unmatched queries say void
+    semantic = torch.zeros(2, 2, num_classes, 16, 16)
+    for b, target in enumerate(targets):
+        mask_logits[b, :len(target)] = 20 * target.masks
+        class_logits[b, :len(target)] = 0
+        class_logits[b, torch.arange(len(target)), target.labels] = 20
+        valid = target.sem_seg != 255
+        semantic[b].permute(0, 2, 3, 1)[valid] = 20 * F.one_hot(target.sem_seg[valid],
+                                                               num_classes).float()
+    features = F.normalize(torch.randn(2, 8, 2, 16, 16), dim=1)
+    perfect = dict(class_logits=class_logits, mask_logits=mask_logits, pixel_feature=features)
+    criterion = KMaXCriterion(num_classes=num_classes)
+    processed = criterion.process_targets(perfect, targets)
+    for b, target in enumerate(targets):
+        assert torch.equal(processed['labels'][b, :len(target)], target.labels)
+        assert (processed['labels'][b, len(target):] == num_classes).all()
+    losses = criterion(perfect, semantic.flatten(0, 1), targets)
+    for name in ('loss_pq_class', 'loss_pq_dice', 'loss_mask_id', 'loss_semantic'):
+        assert losses[name].item() < 1e-4, name
+    torch.manual_seed(0)
+    random = dict(class_logits=torch.randn_like(class_logits),
+                  mask_logits=torch.randn_like(mask_logits), pixel_feature=features)
+    random_losses = criterion(random, torch.randn(4, num_classes, 16, 16), targets)
+    for name in ('loss_pq_class', 'loss_pq_dice', 'loss_mask_id', 'loss_semantic'):
+        assert random_losses[name].item() > 0.05, name

@@ -111,9 +111,10 @@ class KMaXCriterion(nn.Module):
             raise ValueError(f'KMaXCriterion: {len(targets)} targets for {batch} clips')
         for target in targets:
             if target.ignore_mask.shape != output['mask_logits'].shape[2:]:
-                raise ValueError(f'KMaXCriterion: targets of size {tuple(target.ignore_mask.shape)} '
-                                 f'for mask logits {tuple(output["mask_logits"].shape)}; build '
-                                 'them with mask_size = the mask logits\' (h, w)')
+                raise ValueError(
+                    f'KMaXCriterion: targets of size {tuple(target.ignore_mask.shape)} for mask '
+                    f'logits {tuple(output["mask_logits"].shape)}; build them with mask_size = '
+                    'the mask logits\' (h, w)')
 
     @torch.no_grad()
     def process_targets(self, output: dict, targets: List[InstanceData]) -> dict:
