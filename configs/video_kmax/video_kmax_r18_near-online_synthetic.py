@@ -43,7 +43,8 @@ segmenter.update(
         drop_path_rate=0.0,
         norm_cfg=norm_cfg),
     semantic_head=dict(
-        in_channels=(16, 32, 128), num_classes=num_classes, channels=64, norm_cfg=norm_cfg),
+        in_channels=(16, 32, 128), num_classes=num_classes, channels=64,
+        low_level_channels=(16, 8), norm_cfg=norm_cfg),
     criterion=dict(
         num_classes=num_classes,
         loss_instance_discrimination=dict(
