@@ -1,4 +1,5 @@
-from . import backbones, heads, layers, losses, necks, segmentors, track_heads, trackers, vps  # noqa: F401
+from . import (backbones, heads, layers, losses, necks, segmentors, track_heads,  # noqa: F401
+               trackers, vps)
 from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
