@@ -3,6 +3,9 @@ import math
 
 import pytest
 import torch
+from mmengine.registry import DefaultScope
+
+from mmvps.registry import MODELS
 
 from mmvps.models.heads.kmax import (KMaXPredictor, KMaXSemanticHead, KMaXTransformerDecoder,
                                      KMeansCrossAttention, clip_to_frames, frames_to_clip,
@@ -143,6 +146,21 @@ def test_clip_of_identical_frames_gives_identical_masks(train):
     other = decoder([f.repeat(2, 1, 1, 1) for f in feats],
                     panoptic.repeat(2, 1, 1, 1), num_frames=2)
     assert not torch.allclose(other['mask_logits'][:, :, 0], other['mask_logits'][:, :, 1])
+
+
+def test_modules_build_from_config_in_mmvps_scope():
+    DefaultScope.get_instance('test_kmax_build', scope_name='mmvps')
+    decoder = MODELS.build(dict(type='KMaXTransformerDecoder', in_channels=(64, 32, 16),
+                                panoptic_channels=8, num_classes=5, num_queries=6, hidden_dim=16,
+                                num_layers=(1, 1, 1), num_heads=4, attn_key_dim=8, ffn_dim=32,
+                                mask_embed_dim=6, pixel_head_dim=12, norm_cfg=BN))
+    assert isinstance(decoder, KMaXTransformerDecoder) and len(decoder.layers) == 3
+    neck = MODELS.build(dict(type='KMaXPixelDecoder', in_channels=(16, 32, 64, 128),
+                             channels=(64, 32, 16, 8), num_blocks=(1, 1, 1, 1), num_heads=4,
+                             input_size=(96, 160), norm_cfg=BN))
+    assert type(neck).__name__ == 'KMaXPixelDecoder'
+    assert type(MODELS.build(dict(type='ConvNeXt', arch='tiny'))).__module__ == \
+        'mmvps.models.backbones.convnext'
 
 
 def test_decoder_rejects_wrong_number_of_maps():
