@@ -115,6 +115,23 @@ def test_decoder_output_shapes():
     assert tiny_decoder(num_layers=(2, 2, 2))(*tiny_feats(2))['aux_outputs'].__len__() == 6
 
 
+def test_decoder_backward_reaches_queries_and_pixel_values():
+    torch.manual_seed(0)
+    decoder = tiny_decoder(drop_path_rate=0.2).train()
+    kmeans = decoder.layers[0].kmeans_attention
+    with torch.no_grad():  # at init the branch's last BN scale is 0 and blocks the gradient
+        kmeans.out_proj.bn.weight.fill_(1.0)
+    feats, panoptic = tiny_feats(4)
+    feats = [f.requires_grad_() for f in feats]
+    out = decoder(feats, panoptic, num_frames=2)
+    (out['mask_logits'].sum() + out['class_logits'].sum() +
+     sum(a['mask_logits'].sum() for a in out['aux_outputs'])).backward()
+    assert decoder.cluster_centers.grad.abs().sum() > 0
+    # the k-means update is differentiable in the pixel values, not in the assignment
+    assert kmeans.value_proj.conv.weight.grad.abs().sum() > 0
+    assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
+
+
 def test_decoder_t1_equals_image_model_per_image():
     """T = 1 is kMaX-DeepLab: a batch of two images gives what each image gives alone."""
     torch.manual_seed(0)
