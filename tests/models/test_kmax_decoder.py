@@ -3,6 +3,9 @@ import math
 
 import pytest
 import torch
+from mmengine.registry import DefaultScope
+
+from mmvps.registry import MODELS
 
 from mmvps.models.heads.kmax import (KMaXPredictor, KMaXSemanticHead, KMaXTransformerDecoder,
                                      KMeansCrossAttention, clip_to_frames, frames_to_clip,
@@ -112,6 +115,23 @@ def test_decoder_output_shapes():
     assert tiny_decoder(num_layers=(2, 2, 2))(*tiny_feats(2))['aux_outputs'].__len__() == 6
 
 
+def test_decoder_backward_reaches_queries_and_pixel_values():
+    torch.manual_seed(0)
+    decoder = tiny_decoder(drop_path_rate=0.2).train()
+    kmeans = decoder.layers[0].kmeans_attention
+    with torch.no_grad():  # at init the branch's last BN scale is 0 and blocks the gradient
+        kmeans.out_proj.bn.weight.fill_(1.0)
+    feats, panoptic = tiny_feats(4)
+    feats = [f.requires_grad_() for f in feats]
+    out = decoder(feats, panoptic, num_frames=2)
+    (out['mask_logits'].sum() + out['class_logits'].sum() +
+     sum(a['mask_logits'].sum() for a in out['aux_outputs'])).backward()
+    assert decoder.cluster_centers.grad.abs().sum() > 0
+    # the k-means update is differentiable in the pixel values, not in the assignment
+    assert kmeans.value_proj.conv.weight.grad.abs().sum() > 0
+    assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
+
+
 def test_decoder_t1_equals_image_model_per_image():
     """T = 1 is kMaX-DeepLab: a batch of two images gives what each image gives alone."""
     torch.manual_seed(0)
@@ -143,6 +163,21 @@ def test_clip_of_identical_frames_gives_identical_masks(train):
     other = decoder([f.repeat(2, 1, 1, 1) for f in feats],
                     panoptic.repeat(2, 1, 1, 1), num_frames=2)
     assert not torch.allclose(other['mask_logits'][:, :, 0], other['mask_logits'][:, :, 1])
+
+
+def test_modules_build_from_config_in_mmvps_scope():
+    DefaultScope.get_instance('test_kmax_build', scope_name='mmvps')
+    decoder = MODELS.build(dict(type='KMaXTransformerDecoder', in_channels=(64, 32, 16),
+                                panoptic_channels=8, num_classes=5, num_queries=6, hidden_dim=16,
+                                num_layers=(1, 1, 1), num_heads=4, attn_key_dim=8, ffn_dim=32,
+                                mask_embed_dim=6, pixel_head_dim=12, norm_cfg=BN))
+    assert isinstance(decoder, KMaXTransformerDecoder) and len(decoder.layers) == 3
+    neck = MODELS.build(dict(type='KMaXPixelDecoder', in_channels=(16, 32, 64, 128),
+                             channels=(64, 32, 16, 8), num_blocks=(1, 1, 1, 1), num_heads=4,
+                             input_size=(96, 160), norm_cfg=BN))
+    assert type(neck).__name__ == 'KMaXPixelDecoder'
+    assert type(MODELS.build(dict(type='ConvNeXt', arch='tiny'))).__module__ == \
+        'mmvps.models.backbones.convnext'
 
 
 def test_decoder_rejects_wrong_number_of_maps():

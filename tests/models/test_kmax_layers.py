@@ -24,6 +24,7 @@ def test_layer_norm_2d_normalises_channels():
     torch.testing.assert_close(norm(x), expected)
     with pytest.raises(ValueError, match='LayerNorm2d'):
         norm(torch.randn(2, 5, 3, 4))
+    assert isinstance(norm, torch.nn.LayerNorm)  # norm_decay_mult applies to it
 
 
 def test_rpe_table_is_indexed_by_key_minus_query():

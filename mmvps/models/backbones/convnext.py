@@ -62,7 +62,8 @@ class ConvNeXt(BaseModule):
             downsampling, as DeepLab2 / kMaX-DeepLab's ConvNeXt does for its 32k+1 input sizes;
             use it with kMaX-DeepLab ConvNeXt checkpoints (on 32k inputs it only shifts the
             stem by one pixel).
-        init_cfg: mmengine init config (e.g. ``Pretrained``).
+        init_cfg: mmengine init config; by default mmpretrain's (truncated normal std 0.02 for
+            convs and linears, zero biases), or e.g. ``Pretrained``.
     """
 
     arch_settings = {
@@ -80,7 +81,8 @@ class ConvNeXt(BaseModule):
                  layer_scale_init_value: float = 1e-6,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  deeplab2_padding: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = dict(type='TruncNormal', layer=['Conv2d', 'Linear'],
+                                                 std=.02, bias=0.)) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
             if arch not in self.arch_settings:

@@ -75,10 +75,10 @@ class AxialAttention(nn.Module):
         self.qkv = KMaXConvModule(
             in_channels, 2 * key_channels + value_channels, 1, conv_type='1d',
             conv_init=in_channels**-0.5, bias=False, norm_cfg=norm_cfg, act_cfg=None)
-        self.query_rpe = RelativePositionalEncoding(axis_length, key_channels // num_heads, max_span)
-        self.key_rpe = RelativePositionalEncoding(axis_length, key_channels // num_heads, max_span)
-        self.value_rpe = RelativePositionalEncoding(axis_length, value_channels // num_heads,
-                                                    max_span)
+        key_depth, value_depth = key_channels // num_heads, value_channels // num_heads
+        self.query_rpe = RelativePositionalEncoding(axis_length, key_depth, max_span)
+        self.key_rpe = RelativePositionalEncoding(axis_length, key_depth, max_span)
+        self.value_rpe = RelativePositionalEncoding(axis_length, value_depth, max_span)
         self.similarity_norm = build_norm_layer(norm_cfg, 3 * num_heads)[1]
         self.output_norm = build_norm_layer(norm_cfg_1d(norm_cfg), 2 * value_channels)[1]
 

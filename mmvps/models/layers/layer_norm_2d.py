@@ -6,9 +6,10 @@ from mmvps.registry import MODELS
 
 
 @MODELS.register_module()
-class LayerNorm2d(nn.Module):
+class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channel axis of ``[N, C, H, W]`` maps (ConvNeXt's "channels_first"
-    LayerNorm), computed in float32. Parameters ``weight`` / ``bias`` as ``nn.LayerNorm``.
+    LayerNorm), computed in float32. A ``nn.LayerNorm`` subclass (same ``weight`` / ``bias``), so
+    mmengine's ``norm_decay_mult`` treats it as a norm.
 
     Args:
         num_channels: C.
@@ -16,11 +17,8 @@ class LayerNorm2d(nn.Module):
     """
 
     def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
-        super().__init__()
+        super().__init__(num_channels, eps=eps)
         self.num_channels = num_channels
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(num_channels))
-        self.bias = nn.Parameter(torch.zeros(num_channels))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] != self.num_channels:
@@ -33,6 +31,3 @@ class LayerNorm2d(nn.Module):
         x = (x - mean) / torch.sqrt(var + self.eps)
         x = self.weight[:, None, None] * x + self.bias[:, None, None]
         return x.to(dtype)
-
-    def extra_repr(self) -> str:
-        return f'{self.num_channels}, eps={self.eps}'
