@@ -9,7 +9,8 @@ head's void output row (kMaX predicts C + 1 semantic classes, its loss ignores t
 dropped: mmvps' head predicts the C classes. BN layers without ``num_batches_tracked`` (ported
 TensorFlow checkpoints) get 0.
 
-Usage: python tools/model_converters/kmax_deeplab_to_mmvps.py IN.pth|IN.pkl OUT.pth
+Usage: python tools/model_converters/kmax_deeplab_to_mmvps.py IN.pth|IN.pkl OUT.pth [--video]
+(``--video``: keys under ``segmenter.``, for ``VideoKMaX``)
 """
 import argparse
 import pickle
@@ -215,6 +216,10 @@ def parse_args(argv: List[str] = None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('src', help='kMaX-DeepLab checkpoint (.pth or .pkl)')
     parser.add_argument('dst', help='output mmvps checkpoint (.pth)')
+    parser.add_argument(
+        '--video', action='store_true',
+        help='prefix every key with "segmenter." so the result loads into VideoKMaX (load_from '
+        'of the configs/video_kmax video configs); without it, it loads into ClipKMaX')
     return parser.parse_args(argv)
 
 
@@ -222,6 +227,8 @@ def main(argv: List[str] = None) -> None:
     args = parse_args(argv)
     state_dict = load_detectron2_checkpoint(args.src)
     converted, info = convert_kmax_deeplab(state_dict, source=args.src)
+    if args.video:
+        converted = OrderedDict((f'segmenter.{key}', value) for key, value in converted.items())
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(state_dict=converted, meta=dict(source=args.src, **info)), args.dst)
     print(f'{args.src} -> {args.dst}: {len(converted)} tensors; {info}')
