@@ -85,11 +85,19 @@ def test_train_flags(config_file, tmp_path, monkeypatch):
     assert cfg.train_cfg.max_epochs == 3 and cfg.optim_wrapper.optimizer.lr == 0.5
 
 
-def test_train_resume(config_file, monkeypatch):
+def save_checkpoint(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(dict(state_dict={}), path)
+
+
+def test_train_resume(config_file, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
     cfg = run_tool('train', monkeypatch, config_file, '--resume').cfg
     assert cfg.resume is True and cfg.load_from is None  # latest checkpoint of the work dir
+    save_checkpoint(tmp_path / 'some' / 'iter_8.pth')
     cfg = run_tool('train', monkeypatch, config_file, '--resume', 'some/iter_8.pth').cfg
     assert cfg.resume is True and cfg.load_from == 'some/iter_8.pth'
+    assert cfg.custom_hooks == [dict(type='CheckpointLoadCheckHook')]
 
 
 def test_train_auto_scale_lr_needs_base_batch_size(tmp_path, monkeypatch):
@@ -100,6 +108,8 @@ def test_train_auto_scale_lr_needs_base_batch_size(tmp_path, monkeypatch):
 
 
 def test_test_flags(config_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    save_checkpoint(tmp_path / 'ckpt.pth')
     runner = run_tool('test', monkeypatch, config_file, 'ckpt.pth')
     assert runner.calls == ['test']
     assert runner.cfg.load_from == 'ckpt.pth'

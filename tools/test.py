@@ -9,7 +9,8 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmvps.engine import close_distributed, init_cpu_distributed
+from mmvps.engine import (add_checkpoint_check, check_checkpoint_file, close_distributed,
+                          init_cpu_distributed)
 from mmvps.registry import RUNNERS
 from mmvps.utils import register_all_modules
 
@@ -67,6 +68,9 @@ def main():
                                "dict(type='VideoPanopticVisualizationHook')")
         cfg = trigger_visualization_hook(cfg, args)
 
+    # a missing / empty checkpoint, or one of another config, stops here with its name
+    check_checkpoint_file(cfg.get('load_from'))
+    add_checkpoint_check(cfg)
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()

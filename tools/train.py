@@ -7,7 +7,8 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmvps.engine import close_distributed, init_cpu_distributed
+from mmvps.engine import (add_checkpoint_check, check_checkpoint_file, close_distributed,
+                          init_cpu_distributed)
 from mmvps.registry import RUNNERS
 from mmvps.utils import register_all_modules
 
@@ -75,6 +76,9 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
 
+    # a missing / empty checkpoint, or one of another config, stops here with its name
+    check_checkpoint_file(cfg.get('load_from'))
+    add_checkpoint_check(cfg)
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()

@@ -13,4 +13,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, dict(
     vspw_dataset=['VSPWDataset'],
     samplers=['VideoBalancedTestSampler', 'balance_videos'],
     transforms=['PackVideoPanopticInputs', 'VideoClipSample', 'video_clip_starts',
-                'FilterTrackAnnotations', 'LoadVideoPanopticAnnotations']))
+                'FilterTrackAnnotations', 'LoadVideoPanopticAnnotations',
+                'LoadImageFromFile']))

@@ -13,7 +13,7 @@ from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 
 from mmvps.structures.panoptic import IGNORE_INDEX
-from .formats import FormatError
+from .formats import FormatError, check_relative_name, read_text_lines
 
 
 def panoptic_metainfo(categories: Sequence[dict]) -> dict:
@@ -103,6 +103,10 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
         from 0; a video without frames is an error."""
         data_list = []
         for video_name, frames in self.load_videos():
+            check_relative_name(video_name, self.source)
+            for frame in frames:
+                if frame.get('img_id') is not None:
+                    check_relative_name(frame['img_id'], self.source, 'image id')
             if not frames:
                 raise FormatError(f'{self.source}: video {video_name} has no frames')
             video_id = len(data_list)
@@ -167,8 +171,9 @@ class BaseVideoPanopticDataset(BaseVideoDataset):
         """Video names of a split file (one per line, blank lines ignored)."""
         if not osp.isfile(path):
             raise FormatError(f'{path}: split file not found')
-        with open(path, encoding='utf-8') as f:
-            names = [line.strip() for line in f if line.strip()]
+        names = [line.strip() for line in read_text_lines(path) if line.strip()]
+        for name in names:
+            check_relative_name(name, path)
         if not names:
             raise FormatError(f'{path}: split file lists no videos')
         duplicates = sorted(n for n, count in Counter(names).items() if count > 1)

@@ -3,14 +3,14 @@ frame annotated (VPSNet layout, ``data/cityscapes_vps``)."""
 import os
 import os.path as osp
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Optional
 
 from mmvps.registry import DATASETS
 from .base_video_panoptic_dataset import BaseVideoPanopticDataset, panoptic_metainfo
 from .classes.cityscapes_vps import CATEGORIES
-from .formats import (FormatError, cityscapes_vps_image_id, cityscapes_vps_label_name, load_json,
-                      read_cityscapes_vps_panoptic_json)
+from .formats import (FormatError, cityscapes_vps_image_id, cityscapes_vps_label_name,
+                      is_json_int, load_json, read_cityscapes_vps_panoptic_json)
 
 # ``VVVV_GGGG_<city>_<seq>_<frame>_<suffix>.png``: video, global annotated-frame index, the
 # Cityscapes sequence frame it copies, and the suffix (the 20th frame keeps ``leftImg8bit``).
@@ -74,22 +74,28 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
         if not images:
             raise FormatError(f'{self.ann_file}: no images listed')
         for im in images:
-            if not isinstance(im, dict) or 'file_name' not in im or 'id' not in im:
+            if (not isinstance(im, dict) or not isinstance(im.get('file_name'), str)
+                    or im.get('id') is None or isinstance(im['id'], bool)):
                 raise FormatError(f'{self.ann_file}: each image needs an id and a file_name, got '
                                   f'{im!r}')
         images = sorted(images, key=lambda im: im['file_name'])
         names = [im['file_name'] for im in images]
-        if all(ANNOTATED_NAME.match(n) for n in names):
+        annotated = all(ANNOTATED_NAME.match(n) for n in names)
+        if not annotated and any(ANNOTATED_NAME.match(n) for n in names):
+            raise FormatError(f'{self.ann_file}: mixes annotated frame names (VVVV_GGGG_...) '
+                              'with sequence frame names')
+        bad = [n for n in names if not (annotated or SEQUENCE_NAME.match(n))]
+        if bad:
+            raise FormatError(f'{self.ann_file}: image {bad[0]} is neither an annotated frame '
+                              '(VVVV_GGGG_<city>_<seq>_<frame>_<suffix>.png) nor a sequence '
+                              'frame (<city>_<seq>_<frame>_leftImg8bit.png)')
+        for key, what in (('file_name', 'image file'), ('id', 'image id')):
+            twice = [k for k, n in Counter(im[key] for im in images).items() if n > 1]
+            if twice:
+                raise FormatError(f'{self.ann_file}: {what} {twice[0]!r} is listed twice')
+        if annotated:
             return self._load_annotated_videos(data, images)
-        if not any(ANNOTATED_NAME.match(n) for n in names):
-            bad = [n for n in names if not SEQUENCE_NAME.match(n)]
-            if bad:
-                raise FormatError(f'{self.ann_file}: image {bad[0]} is neither an annotated frame '
-                                  '(VVVV_GGGG_<city>_<seq>_<frame>_<suffix>.png) nor a sequence '
-                                  'frame (<city>_<seq>_<frame>_leftImg8bit.png)')
-            return self._load_snippets(images)
-        raise FormatError(f'{self.ann_file}: mixes annotated frame names (VVVV_GGGG_...) with '
-                          'sequence frame names')
+        return self._load_snippets(images)
 
     def _listing(self, directory: str, what: str) -> set:
         if not osp.isdir(directory):
@@ -149,6 +155,11 @@ class CityscapesVPSDataset(BaseVideoPanopticDataset):
             if ann['image_id'] not in per_image:
                 raise FormatError(f'{self.ann_file}: annotation {ann.get("id")} refers to unknown '
                                   f'image {ann["image_id"]}')
+            bad = [k for k in ('category_id', 'inst_id') if not is_json_int(ann[k])]
+            if bad or ann.get('iscrowd', 0) not in (0, 1) or ann['segmentation'] is None:
+                raise FormatError(f'{self.ann_file}: annotation {ann.get("id")} needs integer '
+                                  f'category_id and inst_id, iscrowd 0 or 1 and a segmentation, '
+                                  f'got {ann!r:.200}')
             per_image[ann['image_id']].append(
                 dict(category_id=int(ann['category_id']), inst_id=int(ann['inst_id']),
                      iscrowd=int(ann.get('iscrowd', 0)), mask=ann['segmentation']))

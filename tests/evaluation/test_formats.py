@@ -216,3 +216,49 @@ def test_cityscapes_vps_json_schemas(tmp_path):
     assert pred['annotations'][0] == dict(image_id='0005_0025_frankfurt_000000_001736',
                                           file_name='0005_0025_frankfurt_000000_001736.png',
                                           segments_info=[])
+
+
+def raw_png(path, rows, depth, colour):
+    """Write a PNG by hand (PIL cannot write 16-bit RGB or 2-bit gray): ``rows`` are the packed
+    scanline bytes."""
+    import struct
+    import zlib
+
+    def chunk(tag, data):
+        return (struct.pack('>I', len(data)) + tag + data
+                + struct.pack('>I', zlib.crc32(tag + data) & 0xFFFFFFFF))
+
+    width = len(rows[0]) * 8 // (depth * {0: 1, 2: 3}[colour])
+    header = struct.pack('>IIBBBBB', width, len(rows), depth, colour, 0, 0, 0)
+    data = zlib.compress(b''.join(b'\0' + row for row in rows))
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', data)
+                     + chunk(b'IEND', b''))
+    return path
+
+
+def test_png_bit_depth_is_checked(tmp_path):
+    # 16 bits per channel: PIL would hand over the high bytes as an 8-bit RGB image
+    rgb16 = np.zeros((2, 3, 3), '>u2')
+    rgb16[..., 0] = 11 * 256 + 7
+    raw_png(tmp_path / 'rgb16.png', [r.tobytes() for r in rgb16], 16, 2)
+    with pytest.raises(FormatError, match='rgb16.png: 16-bit RGB PNG where the format needs '
+                       '8-bit RGB'):
+        load_step(tmp_path / 'rgb16.png')
+    with pytest.raises(FormatError, match='rgb16.png: 16-bit RGB PNG'):
+        read_coco_panoptic_ids(tmp_path / 'rgb16.png')
+    # 2-bit gray: PIL scales 0..3 to 0..255
+    raw_png(tmp_path / 'gray2.png', [bytes([0b00011011])] * 2, 2, 0)
+    for load in (load_vspw, load_vspw_prediction, load_vipseg_raw, load_cityscapes_labelmap,
+                 load_cityscapes_panoptic_inst):
+        with pytest.raises(FormatError, match='gray2.png: 2-bit gray PNG where the format'):
+            load(tmp_path / 'gray2.png')
+    # a 2-bit palette keeps its indices: accepted for 8-bit label maps
+    img = Image.fromarray(np.array([[0, 1, 2, 3]] * 2, np.uint8), 'P')
+    img.putpalette([0, 0, 0] * 4)
+    img.save(tmp_path / 'pal.png', bits=2)
+    assert (tmp_path / 'pal.png').read_bytes()[24:26] == bytes([2, 3])
+    assert load_vspw_prediction(tmp_path / 'pal.png')[0].tolist() == [[0, 1, 2, 3]] * 2
+    # a JPEG named .png
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / 'jpeg.png', format='JPEG')
+    with pytest.raises(FormatError, match='jpeg.png: unreadable or corrupt PNG'):
+        load_step(tmp_path / 'jpeg.png')

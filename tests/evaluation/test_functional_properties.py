@@ -345,3 +345,58 @@ def test_agrees_with_a_direct_implementation_of_the_spec(videos):
             miou, mvc = spec_semseg(videos, n, include_last)
             assert_close(sem['mIoU'], miou, 'mIoU')
             assert_close(sem[f'mVC{n}'], mvc, f'mVC{n}')
+
+
+def _segments(sem, inst, gt):
+    """One frame of label maps as COCO-panoptic segments in the label-map convention: one
+    segment per stuff class, a thing per ``(class, instance)``, GT thing instance 0 as crowd;
+    listed stuff first, then things by class and instance (as the VIPSeg files list them).
+    Returns ``(ids, sem, crowd)`` and each pixel's position (-1 void)."""
+    sem, inst = sem.astype(np.int64), inst.astype(np.int64)
+    thing = np.isin(sem, list(THINGS))
+    ids = np.where(sem >= C, 0, sem * 64 + np.where(thing, inst, 0) + 1)
+    listed = np.unique(ids[ids > 0])
+    cats = (listed - 1) // 64
+    order = np.lexsort((listed, np.isin(cats, list(THINGS))))
+    listed, cats = listed[order], cats[order]
+    crowd = np.isin(cats, list(THINGS)) & ((listed - 1) % 64 == 0) & gt
+    pos = np.full(ids.shape, -1)
+    for k, sid in enumerate(listed.tolist()):
+        pos[ids == sid] = k
+    return (listed, cats, crowd), pos
+
+
+@settings(max_examples=30, deadline=None)
+@given(videos_strategy, st.booleans())
+def test_segments_give_the_label_map_numbers(videos, compat):
+    """``update_segments`` (the official scripts' reading of COCO-panoptic files) equals
+    ``update`` on every input the label-map convention can express."""
+    acc = VideoPanopticAccumulator(CATEGORIES, VOID, WINDOWS, stq_vipseg_script_compat=compat)
+    for name, maps in videos.items():
+        for t in range(len(maps[0])):
+            (gt_ids, gt_cats, gt_crowd), gt_pos = _segments(maps[0][t], maps[1][t], True)
+            (pred_ids, pred_cats, _), pred_pos = _segments(maps[2][t], maps[3][t], False)
+            pairs, counts = np.unique(np.stack([gt_pos.ravel(), pred_pos.ravel()]), axis=1,
+                                      return_counts=True)
+            gt_area = np.bincount(gt_pos[gt_pos >= 0], minlength=len(gt_ids))
+            pred_area = np.bincount(pred_pos[pred_pos >= 0], minlength=len(pred_ids))
+            acc.update_segments(name, (gt_ids, gt_cats, gt_crowd, gt_area),
+                                (pred_ids, pred_cats, pred_area), (pairs[0], pairs[1], counts))
+    assert_close(acc.compute(), panoptic(videos, stq_vipseg_script_compat=compat).compute())
+
+
+def test_update_segments_checks_its_input():
+    acc = VideoPanopticAccumulator(CATEGORIES, VOID, WINDOWS)
+    good = (([1], [0], [False], [2]), ([5], [0], [2]), ([0], [0], [2]))
+    acc.update_segments('v', *good)
+    with pytest.raises(ValueError, match="video 'v' frame 1: ground-truth segment ids must be "
+                       'unique'):
+        acc.update_segments('v', ([1, 1], [0, 0], [0, 0], [1, 1]), *good[1:])
+    with pytest.raises(ValueError, match='predicted areas must be positive'):
+        acc.update_segments('v', good[0], ([5], [0], [0]), good[2])
+    with pytest.raises(ValueError, match='pair positions must index'):
+        acc.update_segments('v', good[0], good[1], ([3], [0], [2]))
+    with pytest.raises(ValueError, match='cannot share a video'):
+        acc.update('v', *(np.zeros((1, 2), np.int64), ) * 4)
+    with pytest.raises(ValueError, match=r'ground-truth segment classes must lie in 0..4'):
+        acc.update_segments('w', ([1, 2], [0, 7], [0, 0], [2, 0]), *good[1:])

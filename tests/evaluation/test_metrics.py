@@ -257,3 +257,28 @@ def test_stream_errors():
         metric.process({}, [first[0].to_dict()])
     with pytest.raises(ValueError, match='no annotated frame was evaluated'):
         VideoPanopticMetric().evaluate(0)
+
+
+@pytest.mark.parametrize('gt,pred,pq', [
+    # void is left out of the union and excuses: sky IoU 6 / (8 + 6 - 6 - 2) = 1, car on void
+    (([0] * 6 + [IGNORE_INDEX] * 4, [0] * 10), ([0] * 8 + [2] * 2, [0] * 8 + [1] * 2),
+     dict(PQ=1.0, PQ_st=1.0)),
+    # a predicted car over the GT car crowd (4/4 > 0.5) is excused; sky matches exactly
+    (([2] * 4 + [0] * 6, [0] * 10), ([2] * 4 + [0] * 6, [1] * 4 + [0] * 6),
+     dict(PQ=1.0, PQ_st=1.0)),
+    # half of it on crowd (2/4, not > 0.5): an FP car; sky IoU 6 / (6 + 8 - 6) = 0.75 -> TP
+    (([2] * 2 + [0] * 8, [0] * 10), ([2] * 4 + [0] * 6, [1] * 4 + [0] * 6),
+     dict(PQ=0.375, PQ_th=0.0, PQ_st=0.75)),
+])
+def test_official_rules_the_label_convention_expresses(gt, pred, pq):
+    """The hand-computed cases of test_official_conventions.py that label maps can hold,
+    through the in-loop metric (two segments of one stuff class, prediction iscrowd, several
+    crowd segments of a class cannot be expressed: docs/conventions.md §6)."""
+    categories = [dict(id=0, name='sky', isthing=0), dict(id=1, name='road', isthing=0),
+                  dict(id=2, name='car', isthing=1), dict(id=3, name='person', isthing=1)]
+    meta, lut = label_space(categories)
+    maps = tuple(np.array([[row]]) for row in (*gt, *pred))
+    samples = video_samples({'v0': maps}, lut)[0]
+    got = unprefixed(run_metric(VideoPanopticMetric(windows=(1, ), with_stq=False), meta,
+                                [[s] for s in samples]))
+    assert {k: v for k, v in got.items() if k.startswith('PQ')} == pytest.approx(pq, abs=1e-12)

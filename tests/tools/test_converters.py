@@ -415,3 +415,39 @@ def test_cityscapes_vps_check_cli_exit_code(cityscapes_vps_tree):
                          capture_output=True, text=True)
     assert bad.returncode == 1
     assert 'im_all_info_val_city_vps.json: JSON missing' in bad.stderr
+
+
+def hand_png(path, rows, depth, colour, width):
+    """A PNG written byte by byte (PIL writes neither 16-bit RGB nor 2-bit gray)."""
+    import struct
+    import zlib
+
+    def chunk(tag, data):
+        return (struct.pack('>I', len(data)) + tag + data
+                + struct.pack('>I', zlib.crc32(tag + data) & 0xFFFFFFFF))
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = struct.pack('>IIBBBBB', width, len(rows), depth, colour, 0, 0, 0)
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header)
+                     + chunk(b'IDAT', zlib.compress(b''.join(b'\0' + r for r in rows)))
+                     + chunk(b'IEND', b''))
+
+
+def test_label_pngs_of_a_bit_depth_pil_misreads(kitti_tree, tmp_path, capsys):
+    """16-bit RGB (PIL keeps the high bytes) and 2-bit gray (PIL scales 0..3 to 0..255) label
+    maps are reported, naming the file, instead of being copied / resized with wrong values."""
+    pan = kitti_tree / 'training' / 'panoptic' / '0004' / '000000.png'
+    with Image.open(pan) as img:
+        width, height = img.size
+    hand_png(pan, [bytes(6 * width)] * height, 16, 2, width)
+    assert load_tool('kitti_step_prepare').prepare(str(kitti_tree), str(tmp_path / 'out'),
+                                                   nproc=1) == 1
+    assert f'{pan}: 16-bit RGB PNG where the format needs 8-bit RGB' in capsys.readouterr().err
+
+    src = tmp_path / 'VSPW'
+    write_jpg(src / 'data' / VIDEO_A / 'origin' / f'{STEMS[0]}.jpg', 4, 2)
+    mask = src / 'data' / VIDEO_A / 'mask' / f'{STEMS[0]}.png'
+    hand_png(mask, [bytes([0b00011011])] * 2, 2, 0, 4)
+    write_lines(src / 'train.txt', [VIDEO_A])
+    assert load_tool('vspw_to_480p').convert(str(src), str(tmp_path / 'VSPW_480p'), nproc=1) == 1
+    assert f'{mask}: 2-bit gray PNG where the format needs 8-bit gray' in capsys.readouterr().err

@@ -16,9 +16,12 @@ FORMAT and layouts (GT under --gt-root, predictions under --pred-root):
 
 Every video and frame of the ground truth must have a prediction and vice versa; sizes must
 agree; every PNG id must be listed in the JSON with a known category. Any violation stops the
-scorer with an error naming the file: a subset is never scored silently. Videos are scored by a
-process pool (one accumulator per video, merged in video order, so the numbers do not depend on
-``--workers``). Prints a table (x100) and writes fractions to ``--out``.
+scorer with an error naming the file: a subset is never scored silently. COCO-panoptic frames
+are scored segment by segment as the official scripts read them (``update_segments`` of the
+core: segment ids are tubes, a prediction's ``iscrowd`` is ignored, ...). Videos are scored by a
+process pool of at most one worker per video and CPU (one accumulator per video, merged in video
+order, so the numbers do not depend on ``--workers``); a worker that dies ends the run with an
+error. Prints a table (x100) and writes fractions to ``--out``, whose folder is checked first.
 """
 import argparse
 import json
@@ -26,14 +29,15 @@ import os
 import os.path as osp
 import sys
 from functools import partial
-from multiprocessing import Pool
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from tqdm import tqdm
 
 from mmvps.datasets.classes import kitti_step, motchallenge_step, vspw
 from mmvps.datasets.formats import (FormatError, index_segments, load_json, load_step, load_vspw,
-                                    load_vspw_prediction, parse_categories,
+                                    load_vspw_prediction, parse_categories, read_text_lines,
                                     read_cityscapes_vps_panoptic_json, read_coco_panoptic_ids,
                                     read_vipseg_panoptic_json)
 from mmvps.evaluation.functional import (WINDOW_PRESETS, VideoPanopticAccumulator,
@@ -62,6 +66,11 @@ def _check_same(expected, found, where, what):
                           f'({len(extra)} in all)')
 
 
+def _check_not_empty(items, where, what):
+    if not items:
+        raise FormatError(f'{where}: the ground truth holds no {what}')
+
+
 def _coco_frame(path, segments_info):
     return ('coco', path, segments_info)
 
@@ -72,6 +81,9 @@ def vipseg_layout(gt_root, pred_root, split, categories=None):
     pred_json = osp.join(pred_root, 'pred.json')
     categories = categories or parse_categories(load_json(gt_json), gt_json)
     gt_videos = read_vipseg_panoptic_json(gt_json)
+    _check_not_empty(gt_videos, gt_json, 'video')
+    for name, frames in gt_videos.items():
+        _check_not_empty(frames, gt_json, f'frame of video {name}')
     pred_videos = read_vipseg_panoptic_json(pred_json)
     _check_same(list(gt_videos), list(pred_videos), pred_json, 'videos')
     _check_same(list(gt_videos), [d for d in os.listdir(osp.join(pred_root, 'pan_pred'))
@@ -103,6 +115,7 @@ def cityscapes_vps_layout(gt_root, pred_root, split, categories=None):
     pred_json = osp.join(pred_root, 'pred.json')
     categories = categories or parse_categories(load_json(gt_json), gt_json)
     gt_frames = read_cityscapes_vps_panoptic_json(gt_json)
+    _check_not_empty(gt_frames, gt_json, 'image')
     pred_frames = read_cityscapes_vps_panoptic_json(pred_json)
     if len(pred_frames) != len(gt_frames):
         raise FormatError(f'{pred_json}: {len(pred_frames)} annotations for {len(gt_frames)} '
@@ -129,11 +142,13 @@ def step_layout(gt_root, pred_root, split, categories=None, default=()):
     if not osp.isdir(gt_dir):
         raise FormatError(f'{gt_dir}: ground-truth folder not found')
     sequences = sorted(d for d in os.listdir(gt_dir) if osp.isdir(osp.join(gt_dir, d)))
+    _check_not_empty(sequences, gt_dir, 'sequence folder')
     _check_same(sequences, [d for d in os.listdir(pred_root) if osp.isdir(osp.join(pred_root, d))],
                 pred_root, 'sequence folders')
     videos = []
     for seq in sequences:
         names = _list_pngs(osp.join(gt_dir, seq), 'ground-truth')
+        _check_not_empty(names, osp.join(gt_dir, seq), '*.png frame')
         _check_same(names, _list_pngs(osp.join(pred_root, seq), 'prediction'),
                     osp.join(pred_root, seq), 'frame PNGs')
         videos.append((seq, [(('step', osp.join(gt_dir, seq, n)),
@@ -146,8 +161,7 @@ def vspw_layout(gt_root, pred_root, split, categories=None):
     list_file = osp.join(gt_root, f'{split}.txt')
     if not osp.isfile(list_file):
         raise FormatError(f'{list_file}: file not found')
-    with open(list_file, encoding='utf-8') as f:
-        names = [line.strip() for line in f if line.strip()]
+    names = [line.strip() for line in read_text_lines(list_file) if line.strip()]
     if not names:
         raise FormatError(f'{list_file}: lists no video')
     _check_same(names, [d for d in os.listdir(pred_root) if osp.isdir(osp.join(pred_root, d))],
@@ -195,12 +209,14 @@ class FrameDecoder:
         self.category_ids = set(ids.tolist())
         self.thing_ids = [c['id'] for c in categories if c['isthing']]
 
-    def __call__(self, spec):
+    def __call__(self, spec, ground_truth=False):
         kind, path = spec[:2]
         if kind == 'coco':
+            # a GT segment listed but absent from its PNG is an FN for the official scripts
             index, table = index_segments(read_coco_panoptic_ids(path), spec[2], self.thing_ids,
-                                          path, self.category_ids)
-            return index, self.lut[table['category_id']], table['inst']
+                                          path, self.category_ids, allow_absent=ground_truth)
+            table['sem'] = self.lut[table['category_id']]
+            return index, table, None
         if kind == 'step':
             cat, inst = load_step(path)
         elif kind == 'vspw_gt':
@@ -231,7 +247,7 @@ def score_video(video, categories, panoptic, windows, compat):
     decode = FrameDecoder(categories)
     accumulator = new_accumulator(categories, panoptic, windows, compat)
     for gt_spec, pred_spec in frames:
-        gt_index, gt_sem, gt_inst = decode(gt_spec)
+        gt_index, gt_sem, gt_inst = decode(gt_spec, ground_truth=True)
         pred_index, pred_sem, pred_inst = decode(pred_spec)
         gt_shape, pred_shape = (sem.shape if index is None else index.shape
                                 for index, sem in ((gt_index, gt_sem), (pred_index, pred_sem)))
@@ -239,16 +255,53 @@ def score_video(video, categories, panoptic, windows, compat):
             raise FormatError(f'{pred_spec[1]}: prediction size {pred_shape} differs from the '
                               f'ground truth {gt_spec[1]} {gt_shape}')
         if gt_index is not None:  # both COCO-panoptic: count segment pairs on the indices
-            gt_pos, pred_pos, counts = count_index_pairs(gt_index, pred_index, len(gt_sem),
-                                                         len(pred_sem))
-            accumulator.update_pairs(name, gt_sem[gt_pos], gt_inst[gt_pos], pred_sem[pred_pos],
-                                     pred_inst[pred_pos], counts)
+            add_coco_frame(accumulator, name, gt_spec, gt_index, gt_sem, pred_index, pred_sem)
         elif panoptic:
             accumulator.update(name, gt_sem, gt_inst, pred_sem, pred_inst)
         else:
             accumulator.update(name, gt_sem, pred_sem)
     accumulator.finish()
     return accumulator
+
+
+def add_coco_frame(accumulator, name, gt_spec, gt_index, gt_table, pred_index, pred_table):
+    """Count one COCO-panoptic frame pair on its segment indices and add it segment by segment,
+    as the official scripts score it. A GT ``area`` must equal the PNG's pixel count (the
+    scripts trust the JSON; a disagreeing file is refused rather than scored differently)."""
+    num_gt, num_pred = len(gt_table['id']) - 2, len(pred_table['id']) - 2
+    gt_pos, pred_pos, counts = count_index_pairs(gt_index, pred_index, num_gt + 2, num_pred + 2)
+    gt_area = np.bincount(gt_pos, counts, minlength=num_gt + 2)[1:num_gt + 1].astype(np.int64)
+    pred_area = np.bincount(pred_pos, counts, minlength=num_pred + 2)[1:num_pred + 1]
+    for seg, area in zip(gt_spec[2], gt_area.tolist()):
+        if seg.get('area') is not None and seg['area'] != area:
+            raise FormatError(f'{gt_spec[1]}: segment {seg["id"]} has area {seg["area"]} in the '
+                              f'JSON but {area} pixels in the PNG')
+    # table position k + 1 is the k-th listed segment, the last position void (-1 here)
+    gt_pos = np.where(gt_pos > num_gt, -1, gt_pos - 1)
+    pred_pos = np.where(pred_pos > num_pred, -1, pred_pos - 1)
+    inner = slice(1, -1)
+    accumulator.update_segments(
+        name, (gt_table['id'][inner], gt_table['sem'][inner], gt_table['iscrowd'][inner],
+               gt_area),
+        (pred_table['id'][inner], pred_table['sem'][inner], pred_area.astype(np.int64)),
+        (gt_pos, pred_pos, counts))
+
+
+class WorkerDied(RuntimeError):
+    """A worker process of the scorer ended without returning its video."""
+
+
+def available_cpus():
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def effective_workers(workers, num_videos):
+    """``--workers`` capped at the number of videos and of usable CPUs."""
+    return max(1, min(workers, num_videos, available_cpus()))
 
 
 def evaluate(fmt, gt_root, pred_root, split='val', windows=None, workers=1, compat=False,
@@ -266,11 +319,18 @@ def evaluate(fmt, gt_root, pred_root, split='val', windows=None, workers=1, comp
                    compat=compat)
     bar = tqdm(total=len(videos), desc=f'{fmt} videos', unit='video', disable=not progress,
                file=sys.stderr)
+    workers = effective_workers(workers, len(videos))
     if workers > 1:
-        with Pool(min(workers, len(videos))) as pool:
-            for accumulator in pool.imap(work, videos):
-                total.merge(accumulator)
-                bar.update()
+        # a pool whose worker dies (e.g. killed for memory) raises BrokenProcessPool instead of
+        # waiting forever, as multiprocessing.Pool would
+        with ProcessPoolExecutor(workers) as pool:
+            try:
+                for accumulator in pool.map(work, videos):
+                    total.merge(accumulator)
+                    bar.update()
+            except BrokenProcessPool as err:
+                raise WorkerDied(f'a scoring worker process died ({err}); no result was '
+                                 f'written (out of memory? try fewer --workers)') from err
     else:
         for video in videos:
             total.merge(work(video))
@@ -309,35 +369,81 @@ def format_table(results):
     return '\n'.join(lines)
 
 
+def window_sizes(text):
+    """``--windows``: a preset name or comma-separated positive integers."""
+    if text in WINDOW_PRESETS:
+        return tuple(WINDOW_PRESETS[text])
+    try:
+        sizes = tuple(int(n) for n in text.split(','))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is neither a preset ({", ".join(sorted(WINDOW_PRESETS))}) nor a list of '
+            f'positive window sizes such as 1,2,4,6')
+    return sizes
+
+
+def positive_int(text):
+    """``--workers``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a positive integer')
+    return value
+
+
+def check_writable(path):
+    """Why ``path`` cannot be written as the results file, or None (checked before scoring)."""
+    path = osp.abspath(path)
+    if osp.isdir(path):
+        return f'{path} is a directory'
+    parent = osp.dirname(path)
+    while not osp.exists(parent):  # the folders os.makedirs would create
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        return f'{parent} is not a directory'
+    if osp.exists(path) and not os.access(path, os.W_OK):
+        return f'{path} is not writable'
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f'cannot create files in {parent}'
+    return None
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('format', choices=sorted(LAYOUTS))
     parser.add_argument('--gt-root', required=True)
     parser.add_argument('--pred-root', required=True)
     parser.add_argument('--split', default='val')
-    parser.add_argument('--windows', help='VPQ window sizes, e.g. 1,2,4,6, or a preset name '
+    parser.add_argument('--windows', type=window_sizes,
+                        help='VPQ window sizes, e.g. 1,2,4,6, or a preset name '
                         f'({", ".join(sorted(WINDOW_PRESETS))}); default: the format\'s preset')
-    parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--workers', type=positive_int, default=1,
+                        help='worker processes (at most one per video and CPU)')
     parser.add_argument('--out', help='write the results (fractions) to this JSON file')
     parser.add_argument('--vipseg-stq-compat', action='store_true',
                         help="reproduce VIPSeg's eval_stq_vspw.py instance numbering")
     parser.add_argument('--categories', help='JSON file with a list of {"id", "name", '
                         '"isthing"} replacing the format\'s categories (GT JSON / mmvps list)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out is not None:
+        problem = check_writable(args.out)
+        if problem:
+            parser.error(f'argument --out: {problem}')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    windows = None
-    if args.windows:
-        windows = WINDOW_PRESETS[args.windows] if args.windows in WINDOW_PRESETS else tuple(
-            int(n) for n in args.windows.split(','))
     categories = None
     if args.categories:
         categories = parse_categories(dict(categories=load_json(args.categories)),
                                       args.categories)
-    results, windows = evaluate(args.format, args.gt_root, args.pred_root, args.split, windows,
-                                args.workers, args.vipseg_stq_compat, categories)
+    results, windows = evaluate(args.format, args.gt_root, args.pred_root, args.split,
+                                args.windows, args.workers, args.vipseg_stq_compat, categories)
     if windows is not None:
         presets = [k for k, v in WINDOW_PRESETS.items() if tuple(v) == tuple(windows)]
         print(f'VPQ windows {tuple(windows)}' + (f' (preset {presets[0]!r})' if presets else ''))
@@ -352,5 +458,5 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         main()
-    except FormatError as err:
+    except (FormatError, WorkerDied) as err:
         sys.exit(f'eval_vps.py: error: {err}')

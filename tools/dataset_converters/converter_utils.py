@@ -36,6 +36,16 @@ def open_image(path):
         raise ConversionError(f'{path}: unreadable image ({err})') from err
 
 
+def check_label_png(path, kind):
+    """A label PNG whose bit depth PIL decodes exactly (mmvps' ``check_png_header``; imported
+    here so that the scripts that never read label maps run without mmvps)."""
+    from mmvps.datasets.formats import FormatError, check_png_header
+    try:
+        check_png_header(path, kind)
+    except FormatError as err:
+        raise ConversionError(str(err)) from err
+
+
 def load_image(path):
     """Open and fully decode an image (a truncated file fails here)."""
     img = open_image(path)
@@ -160,6 +170,7 @@ def resize_mask(src, dst, height, image_size, modes, void_fixes=()):
     raw values in ``void_fixes`` are set to 0 (void) first. ``image_size`` is the size of the
     matching frame, which the mask must have. Returns counter keys."""
     with load_image(src) as img:
+        check_label_png(src, 'gray16' if any(m.startswith('I') for m in modes) else 'gray8')
         if img.mode not in modes:
             raise ConversionError(f'{src}: mask mode {img.mode}, expected one of '
                                   f'{", ".join(modes)}')

@@ -18,8 +18,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from converter_utils import (ConversionError, copy_atomic, finish, list_frames,  # noqa: E402
-                             open_image, remove_stale_tmp, run_tasks)
+from converter_utils import (ConversionError, check_label_png, copy_atomic,  # noqa: E402
+                             finish, list_frames, open_image, remove_stale_tmp, run_tasks)
 
 TRAIN_SEQUENCES = ('0000', '0001', '0003', '0004', '0005', '0009', '0011', '0012', '0015', '0017',
                    '0019', '0020')
@@ -50,6 +50,7 @@ def place_frame(task):
             if pan.mode != 'RGB':
                 raise ConversionError(f'{src_pan}: panoptic map has mode {pan.mode}, expected '
                                       'RGB (R semantic, G * 256 + B instance)')
+            check_label_png(src_pan, 'rgb')  # not 16 bits per channel
             if pan.size != img.size:
                 raise ConversionError(f'{src_pan}: size {pan.size} differs from its frame '
                                       f'{src_img} {img.size}')

@@ -14,8 +14,8 @@ from .coco_panoptic import (cityscapes_vps_image_id, cityscapes_vps_label_name,
                             read_cityscapes_vps_panoptic_json, read_coco_panoptic_ids,
                             read_vipseg_panoptic_json, vipseg_panoptic_json, vipseg_pred_json,
                             write_coco_panoptic)
-from .io import (FormatError, dump_json, id2rgb, load_json, load_png, read_png, rgb2id,
-                 write_png)
+from .io import (FormatError, check_png_header, check_relative_name, dump_json, id2rgb,
+                 is_json_int, load_json, load_png, read_png, read_text_lines, rgb2id, write_png)
 from .step import decode_step, load_step, write_step
 from .vipseg import decode_vipseg_raw, load_vipseg_raw, write_vipseg_raw
 from .vspw import (decode_vspw, decode_vspw_prediction, load_vspw, load_vspw_prediction,
@@ -46,7 +46,8 @@ def load_segmentation(path, seg_format, segments_info=None, thing_ids=None):
 
 
 __all__ = [
-    'FormatError', 'load_png', 'read_png', 'write_png', 'rgb2id', 'id2rgb', 'load_json', 'dump_json',
+    'FormatError', 'check_png_header', 'check_relative_name', 'is_json_int', 'load_png',
+    'read_png', 'read_text_lines', 'write_png', 'rgb2id', 'id2rgb', 'load_json', 'dump_json',
     'decode_vipseg_raw', 'load_vipseg_raw', 'write_vipseg_raw', 'decode_coco_panoptic',
     'load_coco_panoptic', 'write_coco_panoptic', 'coco_segment_id', 'index_segments',
     'read_coco_panoptic_ids', 'decode_step', 'load_step',

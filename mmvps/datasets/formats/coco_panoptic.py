@@ -8,8 +8,8 @@ is its track id.
 """
 import numpy as np
 
-from .io import (FormatError, _where, check_cat_inst, check_label_map, id2rgb, load_json,
-                 load_png, rgb2id, write_png)
+from .io import (FormatError, _where, check_cat_inst, check_label_map, check_relative_name,
+                 id2rgb, is_json_int, load_json, load_png, rgb2id, write_png)
 
 
 def decode_coco_panoptic(rgb, segments_info, thing_ids, path=None, category_ids=None):
@@ -51,8 +51,11 @@ _MAX_LUT_SEGMENTS = (1 << 16) - 2
 _id_lut = None
 
 
-def index_segments(ids, segments_info, thing_ids, path=None, category_ids=None):
-    """Position of every pixel's segment in ``segments_info``, checked both ways.
+def index_segments(ids, segments_info, thing_ids, path=None, category_ids=None,
+                   allow_absent=False):
+    """Position of every pixel's segment in ``segments_info``, checked both ways (with
+    ``allow_absent`` a listed segment may be missing from the PNG: the official scripts count
+    such a ground-truth segment as a false negative of area 0).
 
     Returns ``(index, table)``: ``index[y, x]`` is ``k + 1`` for the ``k``-th listed segment and
     ``len(segments_info) + 1`` for void (id 0); ``table`` maps ``'id'``, ``'category_id'``,
@@ -82,9 +85,9 @@ def index_segments(ids, segments_info, thing_ids, path=None, category_ids=None):
     # every listed segment must occur: a 1/16 subsample usually finds them all (one full count
     # otherwise)
     absent = np.bincount(index[::4, ::4].ravel(), minlength=n + 2)[1:n + 1] == 0
-    if absent.any():
+    if absent.any() and not allow_absent:
         absent = np.bincount(index.ravel(), minlength=n + 2)[1:n + 1] == 0
-    if absent.any():
+    if absent.any() and not allow_absent:
         raise FormatError(f'{where}: segments_info lists ids {seg_ids[absent][:10].tolist()} '
                           f'that the PNG does not contain')
     thing_ids = set(thing_ids)
@@ -104,19 +107,26 @@ def index_segments(ids, segments_info, thing_ids, path=None, category_ids=None):
 def _segment_table(segments_info, where, category_ids=None):
     """``(ids, category ids, iscrowd)`` arrays of one frame's ``segments_info``."""
     ids, cats, crowd = [], [], []
+    if not isinstance(segments_info, (list, tuple)):
+        raise FormatError(f'{where}: segments_info is {segments_info!r}, not a list')
     for seg in segments_info:
-        try:
-            sid, cid = int(seg['id']), int(seg['category_id'])
-        except (KeyError, TypeError, ValueError) as err:
+        if not isinstance(seg, dict):
+            raise FormatError(f'{where}: segments_info entry {seg!r} is not an object')
+        sid, cid = seg.get('id'), seg.get('category_id')
+        if not (is_json_int(sid) and is_json_int(cid)):  # 2.7 or true must not become 2 or 1
             raise FormatError(f'{where}: segments_info entry {seg!r} lacks an integer id or '
-                              f'category_id') from err
+                              f'category_id')
+        sid, cid = int(sid), int(cid)
+        iscrowd = seg.get('iscrowd', 0)
+        if iscrowd not in (0, 1) or not (is_json_int(iscrowd) or isinstance(iscrowd, bool)):
+            raise FormatError(f'{where}: segment {sid} has iscrowd {iscrowd!r}, expected 0 or 1')
         if category_ids is not None and cid not in category_ids:
             raise FormatError(f'{where}: segment {sid} has unknown category_id {cid}')
         if sid <= 0 or sid >= 1 << 24:
             raise FormatError(f'{where}: segment id {sid} is outside 1..2**24-1')
         ids.append(sid)
         cats.append(cid)
-        crowd.append(bool(seg.get('iscrowd', 0)))
+        crowd.append(bool(iscrowd))
     ids = np.asarray(ids, dtype=np.int64)
     if len(np.unique(ids)) != len(ids):
         raise FormatError(f'{where}: segments_info lists a segment id twice')
@@ -189,9 +199,33 @@ def vipseg_pred_json(videos):
     ])
 
 
+_FIELD_TYPES = dict(
+    annotations=list, videos=list, images=list, segments_info=list, categories=list,
+    file_name=str, video_id=(str, int), image_id=(str, int), id=(str, int), name=str,
+    height=int, width=int, isthing=(int, bool))
+
+
 def _require(obj, keys, where, what):
+    """Check ``obj`` is an object with ``keys``, none of them ``null`` and each of the JSON type
+    the format gives it (``_FIELD_TYPES``; a bool is no integer)."""
     if not isinstance(obj, dict) or any(k not in obj for k in keys):
         raise FormatError(f'{where}: {what} needs the keys {list(keys)}')
+    for k in keys:
+        value, types = obj[k], _FIELD_TYPES.get(k, object)
+        if value is None or not isinstance(value, types) or (
+                isinstance(value, bool) and bool not in _as_tuple(types)):
+            raise FormatError(f'{where}: {what} has {k}={value!r} '
+                              f'({_type_name(types)} expected)')
+
+
+def _as_tuple(types):
+    return types if isinstance(types, tuple) else (types, )
+
+
+def _type_name(types):
+    names = dict(list='a list', str='a string', int='an integer', bool='a boolean',
+                 object='a value')
+    return ' or '.join(names[t.__name__] for t in _as_tuple(types))
 
 
 def parse_categories(data, where):
@@ -200,6 +234,8 @@ def parse_categories(data, where):
     cats = []
     for c in data['categories']:
         _require(c, ('id', 'name', 'isthing'), where, 'each category')
+        if not is_json_int(c['id']):
+            raise FormatError(f'{where}: category {c!r} has a non-integer id')
         cats.append(dict(c, id=int(c['id']), isthing=int(c['isthing'])))
     if len({c['id'] for c in cats}) != len(cats):
         raise FormatError(f'{where}: categories list an id twice')
@@ -209,24 +245,41 @@ def parse_categories(data, where):
 def read_vipseg_panoptic_json(path):
     """Load a VIPSeg panoptic JSON (ground truth, or ``pred.json`` which has no ``videos`` /
     ``categories``) into ``{video_id: [dict(image_id, file_name, height?, width?,
-    segments_info)]}`` in file order, checking its structure."""
+    segments_info)]}`` in file order, checking its structure (a video or a frame listed twice
+    is an error)."""
     data = load_json(path)
     where = str(path)
     _require(data, ('annotations', ), where, 'a VIPSeg panoptic JSON')
     sizes = {}
+    if 'videos' in data:
+        _require(data, ('videos', ), where, 'a VIPSeg panoptic JSON')
+    seen = set()
     for v in data.get('videos', []):
         _require(v, ('video_id', 'images'), where, 'each entry of videos')
+        if v['video_id'] in seen:
+            raise FormatError(f'{where}: video {v["video_id"]} is listed twice in videos')
+        seen.add(v['video_id'])
         for im in v['images']:
             _require(im, ('id', 'width', 'height', 'file_name'), where, 'each image')
-            sizes[(v['video_id'], im['file_name'])] = (int(im['height']), int(im['width']))
+            key = (v['video_id'], im['file_name'])
+            if key in sizes:
+                raise FormatError(f'{where}: image {v["video_id"]}/{im["file_name"]} is '
+                                  f'listed twice')
+            sizes[key] = (im['height'], im['width'])
     videos = {}
     for v in data['annotations']:
         _require(v, ('video_id', 'annotations'), where, 'each entry of annotations')
+        check_relative_name(v['video_id'], where)
         if v['video_id'] in videos:
             raise FormatError(f'{where}: video {v["video_id"]} is listed twice')
-        frames = []
+        frames, names = [], set()
         for a in v['annotations']:
             _require(a, ('file_name', 'segments_info'), where, 'each frame annotation')
+            check_relative_name(a['file_name'], where, 'file name')
+            if a['file_name'] in names:
+                raise FormatError(f'{where}: frame {v["video_id"]}/{a["file_name"]} is '
+                                  f'listed twice')
+            names.add(a['file_name'])
             frame = dict(image_id=a.get('image_id', a['file_name'].rsplit('.', 1)[0]),
                          file_name=a['file_name'], segments_info=a['segments_info'])
             if sizes:
@@ -285,20 +338,39 @@ def read_cityscapes_vps_panoptic_json(path):
     _require(data, ('annotations', ), where, 'a panoptic JSON')
     for a in data['annotations']:
         _require(a, ('segments_info', ), where, 'each annotation')
+        for key in ('image_id', 'file_name'):
+            if key in a:
+                _require(a, (key, ), where, 'each annotation')
+                check_relative_name(a[key], where, key)
     if 'images' not in data:
+        ids = [a['image_id'] for a in data['annotations'] if 'image_id' in a]
+        _check_unique(ids, where, 'image_id')
         return [dict(image_id=a.get('image_id'), file_name=a.get('file_name'),
                      segments_info=a['segments_info']) for a in data['annotations']]
+    _require(data, ('images', ), where, 'a panoptic JSON')
     by_id = {}
     for a in data['annotations']:
         _require(a, ('image_id', 'file_name'), where, 'each annotation')
+        if a['image_id'] in by_id:
+            raise FormatError(f'{where}: image {a["image_id"]} has two annotations')
         by_id[a['image_id']] = a
     frames = []
     for im in data['images']:
         _require(im, ('id', 'file_name', 'height', 'width'), where, 'each image')
+        check_relative_name(im['file_name'], where, 'file name')
         if im['id'] not in by_id:
             raise FormatError(f'{where}: image {im["id"]} has no annotation')
         a = by_id[im['id']]
         frames.append(dict(image_id=im['id'], file_name=im['file_name'],
-                           label_file_name=a['file_name'], height=int(im['height']),
-                           width=int(im['width']), segments_info=a['segments_info']))
+                           label_file_name=a['file_name'], height=im['height'],
+                           width=im['width'], segments_info=a['segments_info']))
+    _check_unique([f['image_id'] for f in frames], where, 'image id')
     return frames
+
+
+def _check_unique(values, where, what):
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise FormatError(f'{where}: {what} {value!r} is listed twice')
+        seen.add(value)

@@ -13,6 +13,17 @@ _PNG_MODES = {
 }
 
 
+# PNG header (IHDR) bit depths accepted for each kind, by colour type: PIL reads 16-bit RGB as
+# its high bytes and scales 1/2/4-bit gray to 0..255, so those would decode to wrong labels.
+_PNG_DEPTHS = {
+    'gray16': {0: (8, 16)},
+    'gray8': {0: (8, ), 3: (1, 2, 4, 8)},
+    'rgb': {2: (8, )},
+}
+_PNG_COLOUR_TYPES = {0: 'gray', 2: 'RGB', 3: 'palette', 4: 'gray+alpha', 6: 'RGBA'}
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+
+
 class FormatError(ValueError):
     """A file does not follow its official format; the message starts with the file path."""
 
@@ -39,9 +50,24 @@ def load_png(path, kind):
     if img.mode not in _PNG_MODES[kind]:
         raise FormatError(f'{path}: PNG mode {img.mode} where the format needs {kind} '
                           f'(one of {", ".join(_PNG_MODES[kind])})')
+    check_png_header(path, kind)
     if img.width == 0 or img.height == 0:
         raise FormatError(f'{path}: empty image {img.width}x{img.height}')
     return img
+
+
+def check_png_header(path, kind):
+    """The file is a PNG whose colour type and bit depth ``kind`` decodes exactly."""
+    with open(path, 'rb') as f:
+        head = f.read(26)
+    if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b'IHDR':
+        raise FormatError(f'{path}: unreadable or corrupt PNG (no PNG signature and header)')
+    depth, colour = head[24], head[25]
+    if depth not in _PNG_DEPTHS[kind].get(colour, ()):
+        wanted = ' or '.join(f'{"/".join(map(str, d))}-bit {_PNG_COLOUR_TYPES[c]}'
+                             for c, d in _PNG_DEPTHS[kind].items())
+        raise FormatError(f'{path}: {depth}-bit {_PNG_COLOUR_TYPES.get(colour, colour)} PNG '
+                          f'where the format needs {wanted}')
 
 
 def read_png(path, kind):
@@ -88,11 +114,41 @@ def load_json(path):
         raise FormatError(f'{path}: not valid JSON ({err})') from err
 
 
+def read_text_lines(path):
+    """Lines of a UTF-8 text file (a split list), raising :class:`FormatError` naming the file
+    when it is missing or not UTF-8 text."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FormatError(f'{path}: file not found')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return f.read().splitlines()
+    except UnicodeDecodeError as err:
+        raise FormatError(f'{path}: not UTF-8 text ({err})') from err
+
+
 def dump_json(path, obj):
     """Write ``obj`` as JSON, creating parent folders."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, 'w', encoding='utf-8') as f:
         json.dump(obj, f)
+
+
+def check_relative_name(name, where, what='video name'):
+    """Refuse a name that would leave its folder when joined to it (empty, absolute, or with a
+    ``..`` component): readers and the submission exporters join video names, image ids and
+    file names to their folders."""
+    text = str(name)
+    if (not text or os.path.isabs(text) or text.startswith(('/', '\\'))
+            or '..' in text.replace('\\', '/').split('/') or os.path.splitdrive(text)[0]):
+        raise FormatError(f'{where}: {what} {name!r} is empty, absolute or contains "..": it '
+                          f'must stay inside its folder')
+
+
+def is_json_int(value):
+    """A JSON integer: ``true`` / ``false`` and ``2.7`` / ``2.0`` are not (``int()`` would turn
+    them into 1 / 0 / 2 silently)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def check_label_map(arr, ndim, path=None):

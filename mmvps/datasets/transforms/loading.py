@@ -1,12 +1,34 @@
 """Loading one frame's video panoptic annotations (docs/conventions.md §4)."""
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
 from mmdet.structures.mask import BitmapMasks
 from pycocotools import mask as mask_utils
 
 from mmvps.registry import TRANSFORMS
 from mmvps.structures.panoptic import IGNORE_INDEX, INSTANCE_OFFSET
 from ..formats import FormatError, load_cityscapes_labelmap, load_segmentation
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFile(MMCVLoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` whose read errors name the file.
+
+    An empty or undecodable image makes OpenCV fail with an assertion that names no file; in
+    the ``mmvps`` scope this class replaces mmcv's (same name and arguments) and raises
+    :class:`FormatError` with the path instead.
+    """
+
+    def transform(self, results: dict):
+        path = results.get('img_path')
+        try:
+            out = super().transform(results)
+        except FormatError:
+            raise
+        except Exception as err:  # noqa: B902 -- OpenCV / PIL / file backends all differ
+            raise FormatError(f'{path}: unreadable, empty or corrupt image '
+                              f'({type(err).__name__}: {str(err).strip()})') from err
+        return out
 
 
 @TRANSFORMS.register_module()

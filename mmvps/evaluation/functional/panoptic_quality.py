@@ -132,3 +132,72 @@ def match_tubes(gt_codes, pred_codes, counts, prefix_ends, num_classes, isthing,
         excused = (void_inter + crowd_inter) / np.maximum(pred_area, 1) > 0.5
         result.fp += np.bincount(pred_sem[pred_left & ~excused], minlength=num_classes)
         result.num_windows += 1
+
+
+def match_segment_tubes(frames, num_classes, result):
+    """Match the tubes of one window of COCO-panoptic frames as the official scripts do
+    (panopticapi for one frame; Cityscapes-VPS ``eval_vpq.py`` and VIPSeg ``eval_vpq_vspw.py``
+    for n frames), and add the counts to ``result``.
+
+    A tube is one segment id. Its category and crowd flag are those of its first listing in the
+    window (oldest frame first, then ``segments_info`` order), its area is summed over the
+    window; a listed GT segment absent from the PNG is a tube of area 0 (an FN unless crowd).
+    Two segments of one stuff category are two tubes, and a prediction's ``iscrowd`` is never
+    read. An unmatched prediction is excused by its overlap with void plus the one GT crowd tube
+    of its category listed last in the window (the scripts keep a dict per category).
+
+    Args:
+        frames (list[tuple]): oldest frame first, each ``(gt_ids, gt_sem, gt_crowd, gt_area,
+            pred_ids, pred_sem, pred_area, pair_gt_ids, pair_pred_ids, pair_counts)``: the
+            frame's segments in listing order (ids > 0, class indices, areas) and its
+            overlapping (GT id, predicted id) pairs with id 0 for void.
+        num_classes (int): number of classes C.
+        result (PanopticCounts): updated in place.
+    """
+
+    def cat(k):
+        return np.concatenate([f[k] for f in frames])
+
+    gt_ids, gt_sem, gt_crowd, gt_area = cat(0), cat(1), cat(2), cat(3)
+    pred_ids, pred_sem, pred_area = cat(4), cat(5), cat(6)
+    pair_gt, pair_pred, pair_count = cat(7), cat(8), cat(9).astype(np.float64)
+
+    g_uniq, g_first, g_inv = np.unique(gt_ids, return_index=True, return_inverse=True)
+    g_cat, g_crowd = gt_sem[g_first], gt_crowd[g_first]
+    g_area = np.bincount(g_inv, gt_area.astype(np.float64), minlength=len(g_uniq))
+    p_uniq, p_first, p_inv = np.unique(pred_ids, return_index=True, return_inverse=True)
+    p_cat = pred_sem[p_first]
+    p_area = np.bincount(p_inv, pred_area.astype(np.float64), minlength=len(p_uniq))
+
+    on_pred = pair_pred > 0
+    p_idx = np.searchsorted(p_uniq, pair_pred)
+    void_inter = np.bincount(p_idx[on_pred & (pair_gt == 0)],
+                             pair_count[on_pred & (pair_gt == 0)], minlength=len(p_uniq))
+    both = on_pred & (pair_gt > 0)
+    g_idx = np.searchsorted(g_uniq, pair_gt[both])
+    p_idx = p_idx[both]
+    pairs, pair_inv = np.unique(g_idx * len(p_uniq) + p_idx, return_inverse=True)
+    inter = np.bincount(pair_inv, pair_count[both], minlength=len(pairs))
+    g_idx, p_idx = np.divmod(pairs, len(p_uniq))
+
+    cand = np.flatnonzero(~g_crowd[g_idx] & (g_cat[g_idx] == p_cat[p_idx]))
+    union = p_area[p_idx[cand]] + g_area[g_idx[cand]] - inter[cand] - void_inter[p_idx[cand]]
+    iou = inter[cand] / union
+    hit = iou > 0.5
+    matched = cand[hit]
+    result.add_matches(g_cat[g_idx[matched]], iou[hit])
+
+    g_left = ~g_crowd
+    g_left[g_idx[matched]] = False
+    result.fn += np.bincount(g_cat[g_left], minlength=num_classes)
+
+    crowd_of_class = np.full(num_classes, -1, np.int64)
+    for g in sorted(np.flatnonzero(g_crowd).tolist(), key=lambda g: g_first[g]):
+        crowd_of_class[g_cat[g]] = g  # the last listed crowd tube of the class wins
+    on_crowd = g_idx == crowd_of_class[p_cat[p_idx]]
+    crowd_inter = np.bincount(p_idx[on_crowd], inter[on_crowd], minlength=len(p_uniq))
+    p_left = np.ones(len(p_uniq), bool)
+    p_left[p_idx[matched]] = False
+    excused = (void_inter + crowd_inter) / np.maximum(p_area, 1) > 0.5
+    result.fp += np.bincount(p_cat[p_left & ~excused], minlength=num_classes)
+    result.num_windows += 1

@@ -11,9 +11,9 @@ from collections import deque
 
 import numpy as np
 
-from .panoptic_quality import PanopticCounts, match_tubes
-from .segment_pairs import (code_inst, code_sem, count_segment_pairs, pair_codes, sum_by_code,
-                            sum_by_pair)
+from .panoptic_quality import PanopticCounts, match_segment_tubes, match_tubes
+from .segment_pairs import (CODE_SHIFT, INST_MASK, code_inst, code_sem, count_segment_pairs,
+                            pair_codes, sum_by_code, sum_by_pair)
 from .streaming import StreamingVideoAccumulator
 
 # VPQ window sizes (in evaluated frames) of the published protocols.
@@ -26,6 +26,16 @@ WINDOW_PRESETS = {
 }
 
 _STQ_CONSOLIDATE = 32  # frames of STQ tube sums buffered before they are summed up
+
+
+class _SegmentFrame:
+    """One COCO-panoptic frame given by segments: the official scripts' per-segment statistics
+    (for PQ / VPQ) and the pair codes STQ reads."""
+    __slots__ = ('segments', 'codes')
+
+    def __init__(self, segments, codes):
+        self.segments = segments
+        self.codes = codes
 
 
 class _Sequence:
@@ -160,7 +170,76 @@ class VideoPanopticAccumulator(StreamingVideoAccumulator):
             raise ValueError(f'{where}: counts must be one non-negative count per pair')
         self._add_frame((gt_codes, pred_codes, counts))
 
+    def update_segments(self, video_name, gt_segments, pred_segments, pairs):
+        """Add the next evaluated frame of a COCO-panoptic video as the official scripts read
+        it: segment by segment (see :func:`match_segment_tubes`).
+
+        Args:
+            gt_segments (tuple): ``(ids, sem, iscrowd, area)`` of the GT ``segments_info`` in
+                listing order: segment ids (> 0, stable within the video), class indices
+                ``0..C-1``, crowd flags and pixel counts (0 for a listed id the PNG lacks).
+            pred_segments (tuple): ``(ids, sem, area)`` of the predicted segments (areas > 0;
+                ``iscrowd`` of a prediction is never read, as in the official scripts).
+            pairs (tuple): ``(gt positions, pred positions, counts)``: every overlapping pair,
+                positions into the two lists, -1 for void.
+
+        VPQ and PQ follow the official scripts (two segments of one stuff class are two
+        segments, a GT crowd segment of any class is ignored). STQ (deeplab2) sees thing
+        tracks ``(class, segment id)``; GT crowd (``iscrowd`` things) is its crowd, or, with
+        ``stq_vipseg_script_compat``, the video's first listed GT segment when it is a thing.
+        Frames given by :meth:`update` and by this method cannot share a video.
+        """
+        where = self._enter_video(video_name)
+        gt_ids, gt_sem, gt_crowd, gt_area = (np.asarray(a) for a in gt_segments)
+        pred_ids, pred_sem, pred_area = (np.asarray(a) for a in pred_segments)
+        gt_pos, pred_pos, counts = (np.asarray(a, dtype=np.int64) for a in pairs)
+        gt_ids, pred_ids = gt_ids.astype(np.int64), pred_ids.astype(np.int64)
+        for ids, what in ((gt_ids, 'ground-truth'), (pred_ids, 'predicted')):
+            if ids.size and (ids.min() < 1 or ids.max() > INST_MASK
+                             or len(np.unique(ids)) != len(ids)):
+                raise ValueError(f'{where}: {what} segment ids must be unique and in '
+                                 f'1..{INST_MASK}')
+        if not (len(gt_sem) == len(gt_crowd) == len(gt_area) == len(gt_ids)
+                and len(pred_sem) == len(pred_area) == len(pred_ids)
+                and len(gt_pos) == len(pred_pos) == len(counts)):
+            raise ValueError(f'{where}: segment tables and pairs must have matching lengths')
+        for sem, what in ((gt_sem, 'ground-truth'), (pred_sem, 'predicted')):
+            if sem.size and (sem.min() < 0 or sem.max() >= self.num_classes):
+                raise ValueError(f'{where}: {what} segment classes must lie in '
+                                 f'0..{self.num_classes - 1}')
+        if (pred_area <= 0).any() or (gt_area < 0).any() or (counts < 0).any():
+            raise ValueError(f'{where}: predicted areas must be positive, GT areas and counts '
+                             f'non-negative')
+        if ((gt_pos < -1) | (gt_pos >= len(gt_ids)) | (pred_pos < -1)
+                | (pred_pos >= len(pred_ids))).any():
+            raise ValueError(f'{where}: pair positions must index the segment lists or be -1')
+        gt_sem_v = np.append(np.asarray(gt_sem, np.int64), self.void)  # position -1: void
+        pred_sem_v = np.append(np.asarray(pred_sem, np.int64), self.void)
+        gt_crowd = np.asarray(gt_crowd, bool)
+        gt_codes, pred_codes = pair_codes(
+            gt_sem_v[gt_pos], np.append(gt_ids, 0)[gt_pos], pred_sem_v[pred_pos],
+            np.append(pred_ids, 0)[pred_pos], self.num_classes, self._isthing, self.void, where)
+        thing_sem = np.minimum(gt_sem_v[gt_pos], self.num_classes)
+        if self.with_stq and self.stq_vipseg_script_compat:
+            if self._sequence.script_crowd is None and len(gt_ids):
+                first = (int(gt_sem[0]) << CODE_SHIFT) | int(gt_ids[0])
+                self._sequence.script_crowd = first if self._isthing[gt_sem[0]] else -1
+            stq_gt = gt_codes
+        else:  # deeplab2: GT crowd is a thing pixel with instance 0
+            crowd = np.append(gt_crowd, False)[gt_pos] & self._isthing[thing_sem]
+            stq_gt = np.where(crowd, thing_sem << CODE_SHIFT, gt_codes)
+        frame = _SegmentFrame(
+            (gt_ids, np.asarray(gt_sem, np.int64), gt_crowd, np.asarray(gt_area, np.int64),
+             pred_ids, np.asarray(pred_sem, np.int64), np.asarray(pred_area, np.int64),
+             np.append(gt_ids, 0)[gt_pos], np.append(pred_ids, 0)[pred_pos], counts),
+            (stq_gt, pred_codes, counts))
+        self._add_frame(frame)
+
     def _add_frame(self, frame):
+        kinds = {isinstance(f, _SegmentFrame) for f in self._frames}
+        if kinds and kinds != {isinstance(frame, _SegmentFrame)}:
+            raise ValueError(f'video {self._video!r}: frames given by update() and by '
+                             f'update_segments() cannot share a video')
         self._add_windows(frame)
         if self.with_stq:
             self._add_stq(frame)
@@ -190,6 +269,13 @@ class VideoPanopticAccumulator(StreamingVideoAccumulator):
     # ------------------------------------------------------------------ per frame
     def _add_windows(self, frame):
         """Match the tubes of every window (of each size) that ends at this frame."""
+        if isinstance(frame, _SegmentFrame):
+            history = list(self._frames) + [frame]
+            for n in self._sizes:
+                if n <= len(history):
+                    match_segment_tubes([f.segments for f in history[-n:]], self.num_classes,
+                                        self._counts[n])
+            return
         history = [frame] + list(reversed(self._frames))
         sizes = [n for n in self._sizes if n <= len(history)]
         used = history[:sizes[-1]]
@@ -200,7 +286,7 @@ class VideoPanopticAccumulator(StreamingVideoAccumulator):
 
     def _add_stq(self, frame):
         """deeplab2 STQuality.update_state on the pair statistics of one frame."""
-        gt_codes, pred_codes, counts = frame
+        gt_codes, pred_codes, counts = frame.codes if isinstance(frame, _SegmentFrame) else frame
         seq, size = self._sequence, self.num_classes + 1
         gt_sem, pred_sem = code_sem(gt_codes), code_sem(pred_codes)
         labelled = gt_sem < self.num_classes  # the void row of the confusion is zeroed
@@ -210,7 +296,8 @@ class VideoPanopticAccumulator(StreamingVideoAccumulator):
 
         gt_thing = self._isthing[gt_sem]
         if self.stq_vipseg_script_compat:
-            if seq.script_crowd is None and labelled.any():
+            if seq.script_crowd is None and labelled.any() and not isinstance(frame,
+                                                                             _SegmentFrame):
                 # The script numbers a video's segments from 0 in listing order (stuff first),
                 # so a thing gets instance 0 (crowd) only if the first labelled frame has no
                 # stuff; -1 matches no segment.

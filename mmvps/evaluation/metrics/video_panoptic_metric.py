@@ -54,6 +54,13 @@ class VideoPanopticMetric(BaseVideoStreamMetric):
     convention (``sem + inst * 1000`` in training labels, void >= C, GT thing instance 0 = crowd)
     at the same size. Frames with ``is_annotated=False`` (Cityscapes-VPS) are not evaluated.
 
+    The convention has one segment per stuff class and frame (stuff has instance 0) and no
+    predicted crowd, so it cannot express what an official COCO-panoptic submission may hold:
+    two segments of one stuff class, GT crowd segments of a stuff class, several GT crowd
+    segments of one class (the official scripts use the last listed one). On such files only
+    the offline scorer (``tools/analysis_tools/eval_vps.py``) gives the official numbers; on
+    everything the convention expresses both agree (docs/conventions.md §6).
+
     Args:
         windows (str | Sequence[int]): VPQ window sizes (in evaluated frames), a preset name of
             ``WINDOW_PRESETS`` (``vipseg``, ``vipseg_official``, ``cityscapes_vps``, ``viper``,
