@@ -59,7 +59,6 @@ synthetic_frames = _video_knet.synthetic_frames
 input_size = _video_knet.input_size
 
 
-
 def is_matmul_like(op):
     """Whether an ``aten::`` op is a matrix product or convolution (must not go uncounted)."""
     name = op.split('::')[-1].strip('_')
@@ -194,8 +193,9 @@ def near_online_clips(num_frames, height, width, video_name='benchmark'):
     TrackDataSample)`` for frames (0, 1), (1, 2), ...; ``key_frames_inds`` [0, 1] for the first
     clip, [1] after (the overlapping frame was predicted by the previous clip)."""
     from mmdet.structures import DetDataSample, TrackDataSample
-    frames = list(synthetic_frames(num_frames, height, width))  # tiny frames: keep all
-    for start in range(num_frames - 1):
+    frames = synthetic_frames(num_frames, height, width)
+    previous = next(frames)
+    for start, current in enumerate(frames):  # only the two frames of a clip are held
         samples = [
             DetDataSample(metainfo=dict(
                 img_shape=(height, width), ori_shape=(height, width), frame_id=frame_id,
@@ -205,7 +205,8 @@ def near_online_clips(num_frames, height, width, video_name='benchmark'):
         track_sample = TrackDataSample(metainfo=dict(
             key_frames_inds=[0, 1] if start == 0 else [1]))
         track_sample.video_data_samples = samples
-        yield torch.stack(frames[start:start + 2]), track_sample
+        yield torch.stack([previous, current]), track_sample
+        previous = current
 
 
 def run_near_online(model, num_frames, height, width):
