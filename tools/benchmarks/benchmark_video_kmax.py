@@ -12,8 +12,8 @@
    preprocessor, post-processing, Video Stitching and the HiLA memory buffer included) on clips
    of 2 frames overlapping by 1, fed as the test loop feeds them, with the CPU default config at
    its input size.
-3. Peak memory (max RSS of a fresh process) of near-online inference on a long and a short
-   video: it must not grow with the video length.
+3. Peak memory (peak RSS of a fresh process, ``VmHWM``) of near-online inference on a long
+   and a short video: it must not grow with the video length.
 
 Example::
 
@@ -260,6 +260,21 @@ def cpu_figures(args):
         every_frame_predicted_once=_check_predictions(predictions, args.frames),
         tracked_things_per_frame_mean=float(np.mean(things)),
         tracks_started=model.tracker.next_id - 1)
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process in MiB: ``VmHWM`` of ``/proc/self/status``, which
+    starts afresh at ``exec``. ``ru_maxrss`` does not: a child keeps its parent's peak at the
+    fork when that is higher, so it would report the parent's memory (e.g. the R-50 models of
+    the FLOP count). Falls back to ``ru_maxrss`` where there is no ``/proc``."""
+    try:
+        with open('/proc/self/status') as status:
+            for line in status:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def memory_run(args):
