@@ -285,7 +285,7 @@ def memory_run(args):
     _, predictions, _ = run_near_online(model, args.memory_run, height, width)
     print(json.dumps(dict(
         frames=args.memory_run,
-        max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        max_rss_mb=peak_rss_mb(),
         every_frame_predicted_once=_check_predictions(predictions, args.memory_run),
         frames_kept_between_clips=len(model._previous_outputs),
         tracker_entries=model.tracker.num_entries,
