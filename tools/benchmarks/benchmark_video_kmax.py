@@ -173,9 +173,9 @@ def build_model(config, checkpoint=None):
     if checkpoint is None:
         cfg.model.segmenter.post_processor.update(
             thing_threshold=0.0, stuff_threshold=0.0, thing_area_limit=0, stuff_area_limit=0)
+    torch.manual_seed(0)  # building initialises parameters too
     model = MODELS.build(cfg.model)
     if checkpoint is None:
-        torch.manual_seed(0)
         logger = MMLogger.get_current_instance()
         level = logger.level
         logger.setLevel('WARNING')  # init_weights logs every parameter
