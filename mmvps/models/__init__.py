@@ -1,8 +1,12 @@
-from . import heads, losses, necks, segmentors, track_heads, trackers, vps  # noqa: F401
+from . import (backbones, heads, layers, losses, necks, segmentors,  # noqa: F401
+               task_modules, track_heads, trackers, vps)
+from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
+from .task_modules import *  # noqa: F401,F403
 from .track_heads import *  # noqa: F401,F403
 from .trackers import *  # noqa: F401,F403
 from .vps import *  # noqa: F401,F403

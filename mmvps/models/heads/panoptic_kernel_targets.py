@@ -20,16 +20,21 @@ from mmvps.structures import IGNORE_INDEX
 _SUPPRESSED_LOGIT = -1e4
 
 
-def get_panoptic_gt(data_sample: DetDataSample, num_thing_classes: int,
-                    num_stuff_classes: int, mask_size: Tuple[int, int],
-                    soft_masks: bool = False) -> InstanceData:
+def get_panoptic_gt(data_sample: DetDataSample,
+                    num_thing_classes: int,
+                    num_stuff_classes: int,
+                    mask_size: Tuple[int, int],
+                    soft_masks: bool = False,
+                    downsample: str = 'majority') -> InstanceData:
     """Gather one image's panoptic ground truth at the kernels' mask resolution.
 
     Things come from ``gt_instances`` (``labels`` in ``0..num_thing_classes-1``, ``masks`` as
     ``BitmapMasks`` or a tensor, optional ``instances_ids``), stuff from ``gt_sem_seg`` (one
     segment per stuff class present). Everything is padded to ``batch_input_shape`` (padding is
-    void) and downsampled to ``mask_size``: a pixel is in a mask when most of its area is, or,
-    with ``soft_masks`` (official K-Net code), masks keep the bilinear fraction in ``[0, 1]``.
+    void) and downsampled to ``mask_size``: ``downsample='majority'`` (K-Net) keeps a pixel in a
+    mask when most of its area is, ``'nearest'`` samples the padded maps at every
+    ``stride``-th pixel, starting at pixel 0 (kMaX-DeepLab's ``gt[::4, ::4]``); with
+    ``soft_masks`` (official K-Net code) masks keep the bilinear fraction in ``[0, 1]``.
 
     Returns:
         InstanceData: ``labels`` (long ``[G]``, things first in ``gt_instances`` order, then stuff
@@ -37,6 +42,9 @@ def get_panoptic_gt(data_sample: DetDataSample, num_thing_classes: int,
         things; -1 for stuff and when the sample has none), and metainfo ``ignore_mask`` (bool
         ``[h, w]``: void, crowd and padding pixels, covered by no segment).
     """
+    if downsample not in ('majority', 'nearest'):
+        raise ValueError(f"get_panoptic_gt: downsample must be 'majority' or 'nearest', got "
+                         f'{downsample!r}')
     meta = data_sample.metainfo
     source = meta.get('img_path', 'an image without img_path')
     num_classes = num_thing_classes + num_stuff_classes
@@ -83,9 +91,10 @@ def get_panoptic_gt(data_sample: DetDataSample, num_thing_classes: int,
         ignore = torch.ones((pad_h, pad_w), dtype=torch.bool, device=device)
         ignore[:meta['img_shape'][0], :meta['img_shape'][1]] = False
 
-    gt = InstanceData(metainfo=dict(ignore_mask=_downsample(ignore[None], mask_size)[0]))
+    gt = InstanceData(
+        metainfo=dict(ignore_mask=_downsample(ignore[None], mask_size, downsample)[0]))
     gt.labels = labels
-    gt.masks = _downsample(masks, mask_size, soft_masks).float()
+    gt.masks = _downsample(masks, mask_size, 'soft' if soft_masks else downsample).float()
     gt.instances_ids = instances_ids
     return gt
 
@@ -158,15 +167,18 @@ def _pad(maps: Tensor, height: int, width: int, value: int) -> Tensor:
     return F.pad(maps, (0, width - maps.shape[-1], 0, height - maps.shape[-2]), value=value)
 
 
-def _downsample(masks: Tensor, size: Tuple[int, int], soft: bool = False) -> Tensor:
-    """Resize boolean masks ``[N, H, W]``: a pixel is in a mask when most of its area is (or,
-    ``soft``, the bilinear value itself)."""
+def _downsample(masks: Tensor, size: Tuple[int, int], mode: str = 'majority') -> Tensor:
+    """Resize boolean masks ``[N, H, W]``. ``'majority'``: a pixel is in a mask when most of its
+    area is; ``'soft'``: the bilinear fraction itself; ``'nearest'``: output pixel ``i`` takes
+    input pixel ``floor(i * H / h)`` (every stride-th pixel when the sizes divide)."""
     if len(masks) == 0:
         return masks.new_zeros((0, *size))
     if masks.shape[-2:] == tuple(size):
         return masks
+    if mode == 'nearest':
+        return F.interpolate(masks[None].float(), size=size, mode='nearest')[0] > 0.5
     resized = F.interpolate(masks[None].float(), size=size, mode='bilinear', align_corners=False)
-    return resized[0] if soft else resized[0] > 0.5
+    return resized[0] if mode == 'soft' else resized[0] > 0.5
 
 
 def kernel_mask_losses(mask_preds: Tensor, batch_targets: List[InstanceData],

@@ -1,3 +1,4 @@
+from .kmax_pixel_decoder import KMaXPixelDecoder
 from .semantic_fpn import SemanticFPN
 
-__all__ = ['SemanticFPN']
+__all__ = ['KMaXPixelDecoder', 'SemanticFPN']

@@ -1,3 +1,4 @@
+from .clip_kmax import ClipKMaX
 from .knet import KNet
 
-__all__ = ['KNet']
+__all__ = ['ClipKMaX', 'KNet']

@@ -1,3 +1,5 @@
+from .base_clip_video_model import BaseClipVideoModel, ClipPrediction
+from .video_kmax import VideoKMaX
 from .video_knet import VideoKNet
 
-__all__ = ['VideoKNet']
+__all__ = ['BaseClipVideoModel', 'ClipPrediction', 'VideoKMaX', 'VideoKNet']

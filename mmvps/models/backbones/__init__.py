@@ -1,0 +1,3 @@
+from .convnext import ConvNeXt, convert_convnext_state_dict
+
+__all__ = ['ConvNeXt', 'convert_convnext_state_dict']
