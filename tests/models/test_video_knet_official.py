@@ -570,7 +570,7 @@ def test_soft_gt_masks_keep_the_bilinear_fraction():
     from mmvps.models.heads.panoptic_kernel_targets import _downsample
     mask = torch.tensor([[[True, False, False, False], [True, False, False, False]]])
     assert _downsample(mask, (1, 2)).tolist() == [[[False, False]]]
-    assert _downsample(mask, (1, 2), soft=True).tolist() == [[[0.5, 0.0]]]
+    assert _downsample(mask, (1, 2), mode='soft').tolist() == [[[0.5, 0.0]]]
 
 
 @pytest.mark.parametrize('ignore_void, soft', [(True, False), (False, True)])

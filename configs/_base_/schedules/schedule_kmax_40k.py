@@ -1,7 +1,8 @@
 # kMaX-style fine-tuning schedule (MaXTron's VIPSeg clip recipe, spec video_kmax.md section 5):
 # AdamW lr 5e-5, weight decay 0.05 (none on norms, biases, relative position tables and cluster
 # centres), backbone lr x0.1, linear warmup from 1e-3 over 2k iterations, then poly 0.9 to 40k; no
-# gradient clipping. Learning rates are for 32 clips per iteration (8 GPUs x 4).
+# gradient clipping. Learning rates are for 32 clips per iteration (8 GPUs x 4). The references
+# train with mixed precision: pass --amp to tools/train.py on GPUs.
 max_iters = 40000
 warmup_iters = 2000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
@@ -13,7 +14,7 @@ param_scheduler = [
          end=max_iters)
 ]
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-5, weight_decay=0.05, betas=(0.9, 0.999)),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,

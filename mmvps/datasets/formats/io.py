@@ -95,16 +95,18 @@ def load_png(path, kind):
     if img.mode not in _PNG_MODES[kind]:
         raise FormatError(f'{path}: PNG mode {img.mode} where the format needs {kind} '
                           f'(one of {", ".join(_PNG_MODES[kind])})')
-    check_png_header(path, kind)
+    check_png_header(path, kind, data[:26])
     if img.width == 0 or img.height == 0:
         raise FormatError(f'{path}: empty image {img.width}x{img.height}')
     return img
 
 
-def check_png_header(path, kind):
-    """The file is a PNG whose colour type and bit depth ``kind`` decodes exactly."""
-    with open(path, 'rb') as f:
-        head = f.read(26)
+def check_png_header(path, kind, head=None):
+    """The file is a PNG whose colour type and bit depth ``kind`` decodes exactly (``head``: its
+    first 26 bytes when already read, e.g. through a file backend)."""
+    if head is None:
+        with open(path, 'rb') as f:
+            head = f.read(26)
     if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b'IHDR':
         raise FormatError(f'{path}: unreadable or corrupt PNG (no PNG signature and header)')
     depth, colour = head[24], head[25]
