@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -57,6 +56,7 @@ def _import_sibling(name):
 _video_knet = _import_sibling('benchmark_video_knet')
 synthetic_frames = _video_knet.synthetic_frames
 input_size = _video_knet.input_size
+peak_rss_mb = _video_knet.peak_rss_mb
 
 
 def is_matmul_like(op):
@@ -260,21 +260,6 @@ def cpu_figures(args):
         every_frame_predicted_once=_check_predictions(predictions, args.frames),
         tracked_things_per_frame_mean=float(np.mean(things)),
         tracks_started=model.tracker.next_id - 1)
-
-
-def peak_rss_mb():
-    """Peak resident memory of this process in MiB: ``VmHWM`` of ``/proc/self/status``, which
-    starts afresh at ``exec``. ``ru_maxrss`` does not: a child keeps its parent's peak at the
-    fork when that is higher, so it would report the parent's memory (e.g. the R-50 models of
-    the FLOP count). Falls back to ``ru_maxrss`` where there is no ``/proc``."""
-    try:
-        with open('/proc/self/status') as status:
-            for line in status:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def memory_run(args):
