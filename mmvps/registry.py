@@ -87,6 +87,7 @@ class Registry(_Registry):
             module.__init__ = constructed_in_scope(module.__init__)
         super()._register_module(module, module_name, force)
 
+
 RUNNERS = Registry(
     'runner', parent=MMDET_RUNNERS, locations=['mmdet.engine.runner', 'mmvps.engine'])
 RUNNER_CONSTRUCTORS = Registry(
