@@ -1,6 +1,7 @@
 # Video-kMaX ConvNeXt-L near-online on KITTI-STEP (P Tab. 1a: SQ 79.0, AQ 78.8, STQ 78.9 on val;
-# P Tab. 1b test: SQ 69.8, AQ 67.2, STQ 68.5). ConvNeXt-L (ImageNet-22k, 384) with drop-path 0.3
-# (MaXTron's ConvNeXt-L value), initialised from kMaX ConvNeXt-L on COCO then Cityscapes (P Sec. 4.2).
+# P Tab. 1b test: SQ 69.8, AQ 67.2, STQ 68.5). ConvNeXt-L (ImageNet-22k, 384) with drop-path
+# 0.3 (MaXTron's ConvNeXt-L value), initialised from kMaX ConvNeXt-L on COCO then Cityscapes
+# (P Sec. 4.2).
 _base_ = './video_kmax_r50_8xb4-40k_near-online_kitti-step.py'
 
 model = dict(

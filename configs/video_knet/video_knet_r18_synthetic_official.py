@@ -1,10 +1,10 @@
 # The CPU default (./video_knet_r18_synthetic.py: same data, schedule and optimizer) with the
 # official Video K-Net code's choices instead of mmvps's (configs/video_knet/README.md, "Official-
 # code options"): stride-8 Semantic FPN with an aux conv, semantic head and its losses, masked
-# initial kernels, hard assembling, void as background, soft GT masks, masks x4 for matching and losses, assignment on the previous
-# stage, K-Net's match costs, no kernel fusion, official linking, 5-layer embedding on every
-# matched kernel, QDTrack's L2 loss, tracker box NMS and the official joint paste. For the
-# section-5 comparison of the CPU default; not measured yet.
+# initial kernels, hard assembling, void as background, soft GT masks, masks x4 for matching and
+# losses, assignment on the previous stage, K-Net's match costs, no kernel fusion, official
+# linking, 5-layer embedding on every matched kernel, QDTrack's L2 loss, tracker box NMS and the
+# official joint paste. For the section-5 comparison of the CPU default; not measured yet.
 _base_ = ['./video_knet_r18_synthetic.py']
 
 model = dict(

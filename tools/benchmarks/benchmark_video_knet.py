@@ -7,8 +7,8 @@
    not network FLOPs and are left out of both.
 2. CPU time per frame of online inference (``VideoKNet.predict``, tracker included) with the
    CPU default config at its input size.
-3. Peak memory (peak RSS of a fresh process, ``VmHWM``) of online inference on a long and a short video:
-   it must not grow with the video length.
+3. Peak memory (peak RSS of a fresh process, ``VmHWM``) of online inference on a long and a
+   short video: it must not grow with the video length.
 
 Example::
 

@@ -55,7 +55,6 @@ class AssociationContrastiveLoss(BaseModule):
         """
         _check_pair_shapes(type(self).__name__, similarity, target)
         pos = target > 0
-        neg = ~pos
         num_keys, num_refs = similarity.shape
         # log(exp(v.k+) + sum_k- exp(v.k-)) for every (v, k+): the positive logit first, then
         # the negatives of the row; masked entries are -inf (the positive keeps it finite).

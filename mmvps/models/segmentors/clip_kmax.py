@@ -9,7 +9,7 @@ from typing import List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmdet.models.detectors import BaseDetector
-from mmdet.structures import DetDataSample, SampleList, TrackDataSample
+from mmdet.structures import SampleList, TrackDataSample
 from mmengine.structures import PixelData
 from torch import Tensor
 
