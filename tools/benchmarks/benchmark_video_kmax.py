@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -287,18 +286,7 @@ def _child_env():
 
 
 def memory_figures(args):
-    figures = {}
-    for frames in (args.short_video, args.long_video):
-        cmd = [sys.executable, __file__, '--memory-run', str(frames), '--cpu-config',
-               args.cpu_config, '--threads', str(args.threads)]
-        if args.checkpoint:
-            cmd += ['--checkpoint', args.checkpoint]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                             env=_child_env()).stdout
-        figures[f'{frames}_frames'] = json.loads(out.strip().splitlines()[-1])
-    short, long = (figures[f'{n}_frames'] for n in (args.short_video, args.long_video))
-    figures['rss_growth_mb'] = long['max_rss_mb'] - short['max_rss_mb']
-    return figures
+    return _video_knet.memory_figures(args, script=__file__, env=_child_env())
 
 
 def main(args=None):

@@ -231,14 +231,16 @@ def memory_run(args):
         tracks_started=int(model.tracker.num_tracks))))
 
 
-def memory_figures(args):
+def memory_figures(args, script=__file__, env=None):
+    """Peak RSS of ``script --memory-run N`` in fresh processes for the short and the long
+    video, and the growth between them."""
     figures = {}
     for frames in (args.short_video, args.long_video):
-        cmd = [sys.executable, __file__, '--memory-run', str(frames), '--cpu-config',
+        cmd = [sys.executable, script, '--memory-run', str(frames), '--cpu-config',
                args.cpu_config, '--threads', str(args.threads)]
         if args.checkpoint:
             cmd += ['--checkpoint', args.checkpoint]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
         figures[f'{frames}_frames'] = json.loads(out.strip().splitlines()[-1])
     short, long = (figures[f'{n}_frames'] for n in (args.short_video, args.long_video))
     figures['rss_growth_mb'] = long['max_rss_mb'] - short['max_rss_mb']
