@@ -11,22 +11,13 @@
 #
 # Data: Cityscapes panoptic (cityscapesScripts csCreatePanopticImgs) remapped to STEP by
 # `python tools/dataset_converters/cityscapes_panoptic_to_step.py data/cityscapes`.
-_base_ = ['../_base_/models/knet_r50_fpn_official.py', '../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/models/knet_r50_fpn_official.py', '../_base_/datasets/cityscapes_step_panoptic.py',
+    '../_base_/default_runtime.py'
+]
 
-thing_classes = ('person', 'car')
-stuff_classes = ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light',
-                 'traffic sign', 'vegetation', 'terrain', 'sky', 'rider', 'truck', 'bus', 'train',
-                 'motorcycle', 'bicycle')
-metainfo = dict(
-    classes=thing_classes + stuff_classes,
-    thing_classes=thing_classes,
-    stuff_classes=stuff_classes,
-    palette=[(220, 20, 60), (0, 0, 142), (128, 64, 128), (244, 35, 232), (70, 70, 70),
-             (102, 102, 156), (190, 153, 153), (153, 153, 153), (250, 170, 30), (220, 220, 0),
-             (107, 142, 35), (152, 251, 152), (70, 130, 180), (255, 0, 0), (0, 0, 70),
-             (0, 60, 100), (0, 80, 100), (0, 0, 230), (119, 11, 32)])
-num_things_classes = len(thing_classes)
-num_stuff_classes = len(stuff_classes)
+num_things_classes = len(_base_.thing_classes)
+num_stuff_classes = len(_base_.stuff_classes)
 
 model = dict(
     kernel_head=dict(
@@ -43,64 +34,11 @@ model = dict(
         mask_head=dict(num_classes=num_things_classes + num_stuff_classes)),
     test_cfg=dict(instance_score_thr=0.3))
 
-dataset_type = 'CocoPanopticDataset'
-data_root = 'data/cityscapes/'
-img_scale = (2048, 1024)
-crop_size = (1024, 2048)  # (h, w) of mmdet's RandomCrop: the full image
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadPanopticAnnotations'),
-    dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, crop_type='absolute', recompute_bbox=True,
-         allow_negative_crop=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
-]
-# official: native size (scale factor 1.0)
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadPanopticAnnotations'),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
+# the official schedule: 8 epochs over train x8, 2 images per GPU in aspect-ratio groups
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
-        type='RepeatDataset',
-        times=8,
-        dataset=dict(
-            type=dataset_type,
-            data_root=data_root,
-            metainfo=metainfo,
-            ann_file='gtFine/cityscapes_panoptic_train_step.json',
-            data_prefix=dict(img='leftImg8bit/train/',
-                             seg='gtFine/cityscapes_panoptic_train_step/'),
-            filter_cfg=dict(filter_empty_gt=False, min_size=32),
-            pipeline=train_pipeline)))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='gtFine/cityscapes_panoptic_val_step.json',
-        data_prefix=dict(img='leftImg8bit/val/', seg='gtFine/cityscapes_panoptic_val_step/'),
-        test_mode=True,
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='CocoPanopticMetric',
-    ann_file=data_root + 'gtFine/cityscapes_panoptic_val_step.json',
-    seg_prefix=data_root + 'gtFine/cityscapes_panoptic_val_step/')
-test_evaluator = val_evaluator
+        _delete_=True, type='RepeatDataset', times=8, dataset=_base_.train_dataloader.dataset))
 
 max_epochs = 8
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
