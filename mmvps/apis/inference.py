@@ -158,6 +158,26 @@ def _list_image_files(pattern_or_dir: str) -> List[str]:
     return files
 
 
+def count_frames(frames: FramesType) -> int:
+    """Number of frames of a video file (from its header: may be approximate), folder or image
+    pattern; 0 when unknown (an iterable, a missing path)."""
+    if isinstance(frames, Path):
+        frames = str(frames)
+    if not isinstance(frames, str):
+        return 0
+    if osp.isdir(frames) or (not osp.exists(frames) and glob.has_magic(frames)):
+        try:
+            return len(_list_image_files(frames))
+        except FileNotFoundError:
+            return 0
+    if osp.isfile(frames) and not frames.lower().endswith(IMAGE_EXTENSIONS):
+        capture = cv2.VideoCapture(frames)
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+        capture.release()
+        return max(count, 0)
+    return 1 if osp.isfile(frames) else 0
+
+
 def _read_image(path: str) -> np.ndarray:
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
