@@ -124,6 +124,7 @@ def build_frame_pipeline(cfg: Config) -> Compose:
     (the clips are formed by :func:`inference_video`), and in its ``TransformBroadcaster`` the
     image loader becomes ``LoadImageFromNDArray`` and annotation loaders are dropped; every
     other transform (resize, normalisation settings, packing) is the config's own."""
+    init_default_scope(cfg.get('default_scope', 'mmvps'))
     steps = []
     found = False
     for transform in _test_pipeline_cfg(cfg):
