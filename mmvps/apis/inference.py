@@ -9,6 +9,7 @@ import copy
 import glob
 import os
 import os.path as osp
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +80,9 @@ def init_model(config: Union[str, Path, Config],
     if cfg_options is not None:
         config.merge_from_dict(cfg_options)
     init_default_scope(config.get('default_scope', 'mmvps'))
-    model = init_track_model(config, checkpoint, device=device)
+    with warnings.catch_warnings():  # the meta missing from a checkpoint is filled below
+        warnings.filterwarnings('ignore', message='dataset_meta or class names are missed')
+        model = init_track_model(config, checkpoint, device=device)
     meta = getattr(model, 'dataset_meta', None) or {}
     if not meta.get('classes'):
         model.dataset_meta = _config_dataset_meta(config)
@@ -87,14 +90,14 @@ def init_model(config: Union[str, Path, Config],
 
 
 def _config_dataset_meta(cfg: Config) -> dict:
-    """``METAINFO`` of the config's test dataset class (plus its ``metainfo`` override)."""
+    """Metainfo of the config's test dataset (its class's ``METAINFO`` completed as when the
+    dataset loads, with the config's ``metainfo`` override), without loading any data."""
     dataset = cfg.get('test_dataloader', {}).get('dataset', {})
-    meta = {}
     dataset_cls = DATASETS.get(dataset.get('type')) if dataset.get('type') else None
-    if dataset_cls is not None:
-        meta.update(copy.deepcopy(getattr(dataset_cls, 'METAINFO', {})))
-    meta.update(dataset.get('metainfo') or {})
-    return meta
+    if dataset_cls is None:
+        return dict(dataset.get('metainfo') or {})
+    # the class's own completion of its metainfo (thing / stuff classes, palette, label2cat)
+    return dataset_cls._load_metainfo(copy.deepcopy(dataset.get('metainfo')))
 
 
 def _type_name(transform: dict) -> str:
