@@ -79,3 +79,15 @@ def test_benchmark_times_the_frames_after_warmup():
     assert result['frames'] == 4 and result['fps'] > 0
     with pytest.raises(ValueError, match='need more than --warmup 4'):
         tool.main([str(KNET), '--frames', '4', '--warmup', '4', '--size', '80', '48'])
+
+
+def test_get_flops_of_online_and_clip_level_models():
+    tool = load_tool('analysis_tools/get_flops.py')
+    knet = tool.main([str(KNET), '--shape', '48', '80'])
+    assert knet['clip_frames'] == 1 and knet['network_input_shape'] == [96, 160]  # resized
+    assert knet['gflops_per_clip'] > 0.05 and not knet['uncounted_matmul_like_ops']
+    kmax = tool.main([str(REPO_ROOT / 'configs/video_kmax/video_kmax_r18_near-online_synthetic.py'),
+                      '--shape', '48', '80'])
+    assert kmax['clip_frames'] == 2
+    assert kmax['gflops_per_frame'] == pytest.approx(kmax['gflops_per_clip'] / 2)
+    assert not kmax['uncounted_matmul_like_ops']
