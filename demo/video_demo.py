@@ -202,10 +202,11 @@ def main(args=None):
               + (f'; {" and ".join(done)} hold only the first {written} frames' if done else ''),
               file=sys.stderr)
         raise
+    print()  # end the progress bar's line
     if writer is not None:
         writer.release()
         shutil.move(partial, args.out)
-        print(f'\nwrote {written} frames to {args.out}')
+        print(f'wrote {written} frames to {args.out}')
     for path, what in ((args.out_frames, 'overlay frames'), (args.out_ids, 'id maps')):
         if path:
             print(f'wrote {written} {what} to {path}')
