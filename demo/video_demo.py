@@ -25,8 +25,7 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar
 
-from mmvps.apis import IMAGE_EXTENSIONS, inference_video, init_model
-from mmvps.apis.inference import count_frames
+from mmvps.apis import IMAGE_EXTENSIONS, count_frames, inference_video, init_model
 from mmvps.datasets.formats import write_step, write_vipseg_raw
 from mmvps.structures import INSTANCE_OFFSET
 from mmvps.visualization import VideoPanopticVisualizer

@@ -6,8 +6,8 @@ post-processing and association of a first clip). Per-model breakdowns are in
 
 Example::
 
-    python tools/analysis_tools/get_flops.py configs/video_kmax/video_kmax_r18_near-online_synthetic.py \
-        --shape 360 640
+    python tools/analysis_tools/get_flops.py \
+        configs/video_kmax/video_kmax_r18_near-online_synthetic.py --shape 360 640
 """
 import argparse
 
