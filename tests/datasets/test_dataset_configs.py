@@ -71,8 +71,26 @@ CONFIGS = ['vipseg', 'vipseg_720p', 'synthetic_vps', 'vspw', 'kitti_step', 'motc
            'cityscapes_vps', 'viper_vps']
 
 
+# image datasets of the pretraining configs (mmdet's CocoPanopticDataset, checked below)
+IMAGE_CONFIGS = ['cityscapes_step_panoptic']
+
+
 def test_every_config_has_a_fixture():
-    assert sorted(n[:-3] for n in os.listdir(CONFIG_DIR) if n.endswith('.py')) == sorted(CONFIGS)
+    assert sorted(n[:-3] for n in os.listdir(CONFIG_DIR) if n.endswith('.py')) == \
+        sorted(CONFIGS + IMAGE_CONFIGS)
+
+
+def test_cityscapes_step_pretraining_classes_are_kitti_step_labels():
+    """The pretraining weights load into the KITTI-STEP models label for label: the same
+    classes in the same order (things first), the same thing classes."""
+    from mmvps.datasets import KITTISTEPDataset
+    cfg = Config.fromfile(os.path.join(CONFIG_DIR, 'cityscapes_step_panoptic.py'))
+    step = KITTISTEPDataset.METAINFO
+    for loader in (cfg.train_dataloader, cfg.val_dataloader):
+        metainfo = loader.dataset.metainfo
+        assert tuple(metainfo.classes) == tuple(step['classes'])
+        assert tuple(metainfo.thing_classes) == tuple(step['thing_classes'])
+        assert len(metainfo.palette) == len(metainfo.classes)
 
 
 @pytest.mark.parametrize('name', CONFIGS)
