@@ -4,7 +4,7 @@
 # of 2 overlapping by 1, Video Stitching then the HiLA memory buffer). Make the data with
 # `python tools/misc/make_synthetic_vps.py data/synthetic_vps --train-videos 96 --val-videos 16`.
 _base_ = [
-    '../_base_/models/clip_kmax_r50.py', '../_base_/datasets/synthetic_vps.py',
+    '../_base_/models/video_kmax_r50.py', '../_base_/datasets/synthetic_vps.py',
     '../_base_/default_runtime.py'
 ]
 
@@ -15,67 +15,48 @@ input_size = (96, 160)  # (h, w): the synthetic frames, a multiple of 32
 norm_cfg = dict(type='BN', eps=1e-3, momentum=0.01)
 clip_length = 2
 
-segmenter = _base_.model
-segmenter.update(
-    num_thing_classes=num_thing_classes,
-    num_stuff_classes=num_stuff_classes,
-    input_size=input_size,
-    backbone=dict(depth=18, base_channels=16, norm_cfg=norm_cfg),
-    pixel_decoder=dict(
-        in_channels=(16, 32, 64, 128),
-        channels=(64, 32, 16, 8),
-        num_blocks=(1, 1, 1, 1),
-        num_heads=4,
-        input_size=input_size,
-        norm_cfg=norm_cfg),
-    transformer_decoder=dict(
-        in_channels=(256, 128, 64),
-        panoptic_channels=32,
-        num_classes=num_classes,
-        num_queries=16,
-        hidden_dim=64,
-        num_layers=(1, 1, 1),
-        num_heads=4,
-        attn_key_dim=32,
-        ffn_dim=256,
-        mask_embed_dim=32,
-        pixel_head_dim=64,
-        drop_path_rate=0.0,
-        norm_cfg=norm_cfg),
-    semantic_head=dict(
-        in_channels=(16, 32, 128), num_classes=num_classes, channels=64,
-        low_level_channels=(16, 8), norm_cfg=norm_cfg),
-    criterion=dict(
-        num_classes=num_classes,
-        loss_instance_discrimination=dict(
-            type='PixelInstanceDiscriminationLoss', num_samples=1024, loss_weight=1.0),
-        loss_semantic=dict(type='SampledSemanticLoss', num_samples=0, loss_weight=1.0)),
-    post_processor=dict(
-        pixel_confidence_threshold=0.3,
-        thing_threshold=0.3,
-        stuff_threshold=0.3,
-        overlap_threshold=0.8,
-        thing_area_limit=0,
-        stuff_area_limit=0))
-segmenter.pop('data_preprocessor')
-
 model = dict(
-    _delete_=True,
-    type='VideoKMaX',
-    data_preprocessor=dict(
-        type='TrackDataPreprocessor', mean=[127.5, 127.5, 127.5], std=[127.5, 127.5, 127.5],
-        bgr_to_rgb=True, pad_size_divisor=1),
-    segmenter=segmenter,
-    use_stitching=True,
-    tracker=dict(
-        type='HiLAMemoryBuffer',
-        momentum=0.8,
-        location_temperature=1.0,
-        refresh_frames=10,
-        match_threshold=0.7,
-        use_appearance=True,
-        use_location=True,
-        class_aware=True))
+    segmenter=dict(
+        num_thing_classes=num_thing_classes,
+        num_stuff_classes=num_stuff_classes,
+        input_size=input_size,
+        backbone=dict(depth=18, base_channels=16, norm_cfg=norm_cfg),
+        pixel_decoder=dict(
+            in_channels=(16, 32, 64, 128),
+            channels=(64, 32, 16, 8),
+            num_blocks=(1, 1, 1, 1),
+            num_heads=4,
+            input_size=input_size,
+            norm_cfg=norm_cfg),
+        transformer_decoder=dict(
+            in_channels=(256, 128, 64),
+            panoptic_channels=32,
+            num_classes=num_classes,
+            num_queries=16,
+            hidden_dim=64,
+            num_layers=(1, 1, 1),
+            num_heads=4,
+            attn_key_dim=32,
+            ffn_dim=256,
+            mask_embed_dim=32,
+            pixel_head_dim=64,
+            drop_path_rate=0.0,
+            norm_cfg=norm_cfg),
+        semantic_head=dict(
+            in_channels=(16, 32, 128), num_classes=num_classes, channels=64,
+            low_level_channels=(16, 8), norm_cfg=norm_cfg),
+        criterion=dict(
+            num_classes=num_classes,
+            loss_instance_discrimination=dict(
+                type='PixelInstanceDiscriminationLoss', num_samples=1024, loss_weight=1.0),
+            loss_semantic=dict(type='SampledSemanticLoss', num_samples=0, loss_weight=1.0)),
+        post_processor=dict(
+            pixel_confidence_threshold=0.3,
+            thing_threshold=0.3,
+            stuff_threshold=0.3,
+            overlap_threshold=0.8,
+            thing_area_limit=0,
+            stuff_area_limit=0)))
 
 train_pipeline = [
     dict(type='VideoClipSample', clip_length=clip_length, frame_stride=1),
