@@ -218,3 +218,21 @@ def test_converted_kmax_checkpoint_loads_into_video_kmax(tmp_path):
         model = MODELS.build(cfg.model)
     result = model.load_state_dict(state, strict=True, assign=True)
     assert not result.missing_keys and not result.unexpected_keys
+
+
+def test_image_predict_numbers_thing_segments(synthetic_root):
+    """ClipKMaX on images (kMaX-DeepLab): one panoptic map per image at the original size, thing
+    segments numbered 1.. in segment order, stuff and void with instance 0."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    from mmvps.models.vps.base_clip_video_model import ClipPrediction
+    model = build_tiny(cpu_default_cfg(synthetic_root)).segmenter.eval()
+    segment_map = torch.tensor([[[0, 1, 1, 2], [3, 3, 2, 4]]])
+    sem = torch.tensor([[[6, 4, 4, 0], [1, 1, 0, 5]]])
+    segments = InstanceData(labels=torch.tensor([4, 0, 1, 5]), scores=torch.ones(4),
+                            is_thing=torch.tensor([False, True, True, False]))
+    model.segment_clips = lambda *args: [ClipPrediction(sem, segment_map, segments)]
+    sample = DetDataSample(metainfo=dict(img_shape=(2, 4), ori_shape=(2, 4)))
+    (sample, ) = model.predict(torch.zeros(1, 3, 2, 4), [sample])
+    assert sample.pred_panoptic_seg.sem_seg.tolist() == [[[6, 4, 4, 1000], [2001, 2001, 1000, 5]]]

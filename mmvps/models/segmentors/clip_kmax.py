@@ -159,7 +159,7 @@ class ClipKMaX(BaseDetector):
             if 'query_inds' in segments:
                 segments.embeds = outputs['queries'][i][segments.query_inds]
             predictions.append(
-                ClipPrediction(sem_seg=result['sem_seg'], segment_map=result.get('segment_map'),
+                ClipPrediction(sem_seg=result['sem_seg'], segment_map=result['segment_map'],
                                segments=segments))
         return predictions
 
@@ -176,11 +176,9 @@ class ClipKMaX(BaseDetector):
                                       self.segment_clips(batch_inputs, batch_data_samples,
                                                          rescale)):
             sem = prediction.sem_seg[0]
-            instance = torch.zeros_like(sem)
-            if prediction.segment_map is not None:
-                segment_map = prediction.segment_map[0]
-                things = prediction.segments.is_thing.nonzero().flatten()
-                for number, row in enumerate(things.tolist(), start=1):
-                    instance[segment_map == row + 1] = number
+            is_thing = prediction.segments.is_thing.bool().to(sem.device)
+            numbers = torch.zeros(len(is_thing) + 1, dtype=torch.long, device=sem.device)
+            numbers[1:][is_thing] = torch.arange(1, int(is_thing.sum()) + 1, device=sem.device)
+            instance = numbers[prediction.segment_map[0].long()]
             sample.pred_panoptic_seg = PixelData(sem_seg=(sem + instance * INSTANCE_OFFSET)[None])
         return batch_data_samples
