@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mmvps.apis import inference_video, init_model
-from mmvps.datasets.formats import load_step
+from mmvps.datasets.formats import load_step, load_vipseg_raw
 from video_fixtures import static_frames, write_folder, write_mp4
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -112,3 +112,47 @@ def test_failure_midway_leaves_no_video_and_says_so(checkpoint, tmp_path, capsys
     assert 'stopped after 3 frames: the overlay video was not written' in err
     assert str(tmp_path / 'ids') in err
     assert len(list((tmp_path / 'ids').glob('*.png'))) == 3  # clips [0, 1], [1, 2] done
+
+
+KNET = REPO_ROOT / 'configs/video_knet/video_knet_r18_synthetic.py'
+# let an untrained Video K-Net's thing segments through, so that scores matter
+KNET_LOW_THRESHOLDS = ['model.detector.test_cfg.instance_score_thr=0.0',
+                       'model.tracker.init_score_thr=0.0', 'model.tracker.obj_score_thr=0.0']
+
+
+@pytest.fixture(scope='module')
+def knet_checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = init_model(str(KNET))
+    path = tmp_path_factory.mktemp('ckpt') / 'knet_random.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=model.dataset_meta)),
+               path)
+    return str(path)
+
+
+def test_vipseg_format_and_score_threshold(mp4, knet_checkpoint, tmp_path):
+    model = init_model(str(KNET), knet_checkpoint,
+                       cfg_options={s.split('=')[0]: 0.0 for s in KNET_LOW_THRESHOLDS})
+    results = list(inference_video(model, mp4))
+    scores = sorted({s['score'] for r in results for s in r.segments if s['track_id'] > 0})
+    assert scores, 'the lowered thresholds should let thing segments through'
+    threshold = scores[len(scores) // 2]  # some thing segments below it, some not
+    demo.main([mp4, str(KNET), '--checkpoint', knet_checkpoint, '--no-overlay', '--out-ids',
+               str(tmp_path / 'vipseg'), '--out-format', 'vipseg', '--score-thr',
+               str(threshold), '--cfg-options', *KNET_LOW_THRESHOLDS])
+    label2cat = model.dataset_meta['label2cat']
+    num_dropped = 0
+    for result in results:
+        cat, inst = load_vipseg_raw(str(tmp_path / 'vipseg' / f'{result.frame_id:06d}.png'))
+        expected_cat = np.full(cat.shape, -1)
+        expected_inst = np.zeros(cat.shape, np.int64)
+        for s in result.segments:
+            if s['score'] is not None and s['score'] < threshold:
+                num_dropped += 1
+                continue  # void in the written map
+            where = result.panoptic == s['id']
+            expected_cat[where] = label2cat[s['label']]
+            expected_inst[where] = s['track_id']
+        np.testing.assert_array_equal(cat, expected_cat)
+        np.testing.assert_array_equal(inst, expected_inst)
+    assert num_dropped > 0
