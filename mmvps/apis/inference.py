@@ -264,6 +264,19 @@ def _segments(panoptic: np.ndarray, data_sample: DetDataSample, num_classes: int
     return segments
 
 
+def _frame_panoptic(frame: DetDataSample, num_classes: int, model) -> np.ndarray:
+    """One frame's panoptic map (``label + track_id * INSTANCE_OFFSET``, void = ``num_classes``);
+    a semantic model's ``pred_sem_seg`` is a map of stuff segments (track 0)."""
+    if 'pred_panoptic_seg' in frame:
+        return frame.pred_panoptic_seg.sem_seg[0].cpu().numpy().astype(np.int64)
+    if 'pred_sem_seg' in frame:
+        sem = frame.pred_sem_seg.sem_seg[0].cpu().numpy().astype(np.int64)
+        sem[(sem < 0) | (sem >= num_classes)] = num_classes
+        return sem
+    raise ValueError(f'{type(model).__name__} wrote neither pred_panoptic_seg nor pred_sem_seg '
+                     'for a frame')
+
+
 def _num_classes(model) -> Tuple[int, Optional[int]]:
     meta = getattr(model, 'dataset_meta', None) or {}
     classes = meta.get('classes')
@@ -328,7 +341,7 @@ def inference_video(model: torch.nn.Module,
             if not flags[t]:
                 continue
             frame = sample[t]
-            panoptic = frame.pred_panoptic_seg.sem_seg[0].cpu().numpy().astype(np.int64)
+            panoptic = _frame_panoptic(frame, num_classes, model)
             yield FrameResult(
                 frame_id=frame_id, image=clip[t][1], panoptic=panoptic,
                 segments=_segments(panoptic, frame, num_classes, num_things),

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.structures import PixelData
 
 from mmvps.apis import build_frame_pipeline, clip_settings, inference_video, init_model
 from video_fixtures import HEIGHT, WIDTH, static_frames, write_folder, write_mp4
@@ -266,3 +267,30 @@ def test_trained_model_ids_stable_on_a_static_object_and_same_as_test_loop(model
     tracks = [thing_tracks(r) for r in inference_video(model, str(mp4))]
     assert len(tracks) == 8 and tracks[0], 'the trained model should find the objects'
     assert all(t == tracks[0] for t in tracks)  # the same objects keep the same ids
+
+
+def test_semantic_model_predictions(kmax):
+    """A semantic model (TCB, Video-kMaX on VSPW) may write only ``pred_sem_seg`` (255 void):
+    the API gives its classes as stuff segments, void = num_classes."""
+    frames = static_frames(3)
+    panoptic = [r.panoptic for r in inference_video(kmax, frames)]
+    test_step = kmax.test_step
+
+    def semantic_test_step(data):
+        samples = test_step(data)
+        for frame in samples[0]:
+            sem = frame.pred_panoptic_seg.sem_seg % 1000
+            sem[sem == NUM_CLASSES] = 255
+            del frame.pred_panoptic_seg
+            frame.pred_sem_seg = PixelData(sem_seg=sem)
+        return samples
+
+    kmax.test_step = semantic_test_step
+    try:
+        results = list(inference_video(kmax, frames))
+    finally:
+        del kmax.test_step
+    assert len(results) == 3
+    for result, expected in zip(results, panoptic):
+        np.testing.assert_array_equal(result.panoptic, expected % 1000)
+        assert all(s['track_id'] == 0 for s in result.segments)
