@@ -1,10 +1,11 @@
 """Synthetic video *semantic* data in VSPW's on-disk layout, with hard frames.
 
 The scenes of :mod:`mmvps.datasets.synthetic` (sky, ground, a brick wall, moving square / disc /
-triangle), all six classes semantic, written like ``VSPW_480p``: ``data/<video>/origin/<frame>.jpg``,
-8-bit ``data/<video>/mask/<frame>.png`` (raw = class + 1, 0 "others", 255 void),
-``train.txt`` / ``val.txt`` and ``label_num_dic_final.json``, so :class:`VSPWDataset`'s loader
-reads it (:class:`SyntheticVSSDataset` only swaps in the six classes).
+triangle), all six classes semantic, written like ``VSPW_480p``:
+``data/<video>/origin/<frame>.jpg``, 8-bit ``data/<video>/mask/<frame>.png`` (raw = class + 1,
+0 "others", 255 void), ``train.txt`` / ``val.txt`` and ``label_num_dic_final.json``, so
+:class:`VSPWDataset`'s loader reads it (:class:`SyntheticVSSDataset` only swaps in the six
+classes).
 
 Clean frames are easy for a single-frame model, so the set is made for temporal models
 (TCB, spec ``models/tcb.md`` §6): each frame is independently *hard* with probability

@@ -46,5 +46,11 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='VideoSemSegMetric', vc_windows=(8, 16))
+# mIoU on all frames and on the hard / clean frames of hard_frames.json (vss/mIoU_hard,
+# vss/mIoU_clean); with another data_root, set frame_subsets to its record too.
+val_evaluator = dict(
+    type='VideoSemSegMetric',
+    vc_windows=(8, 16),
+    frame_subsets=dict(hard=data_root + 'hard_frames.json'),
+    rest_subset='clean')
 test_evaluator = val_evaluator
