@@ -294,8 +294,8 @@ class VideoKNet(BaseMOTModel):
                  **kwargs) -> Tuple[Tensor, ...]:
         """Network of a ``[B, T, 3, H, W]`` clip without post-processing: per frame the last
         stage's class and mask logits and (not in the VSS mode) the association embeddings of
-        all thing kernels, each
-        frame fusing and linking the previous one's kernels (as online inference does)."""
+        all thing kernels, each frame fusing and linking the previous one's kernels (as online
+        inference does)."""
         outputs, previous, previous_things, previous_all = [], None, None, None
         for t in range(inputs.size(1)):
             kernels, feats, mask_preds = self.detector.kernel_head(
