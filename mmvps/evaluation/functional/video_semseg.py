@@ -11,6 +11,9 @@ full window; ``vc_include_last_window`` adds it), mVC_n = NaN-mean over the wind
 video. Instead of keeping n frames, each pixel keeps the frame where its current run of equal
 labels started: a pixel is constant over the window starting at i iff its run started <= i, so
 every n is answered from two int32 maps per video.
+
+Frame subsets (e.g. the synthetic set's hard frames): a frame may be tagged with subset names;
+each subset keeps its own confusion matrix, so mIoU is also reported on those frames alone.
 """
 from fractions import Fraction
 
@@ -31,13 +34,16 @@ class VideoSemSegAccumulator(StreamingVideoAccumulator):
         vc_windows (Sequence[int]): the n of VC_n.
         vc_include_last_window (bool): also count the last full window of each video (the
             official script skips it; published numbers do too).
+        subsets (Sequence[str]): names of frame subsets scored on their own (mIoU only; a
+            subset's frames are not consecutive, so VC is not defined on it).
 
     :meth:`update` takes a video's frames in order; a new video name closes the previous one.
     """
 
-    MERGE_SETTINGS = ('num_classes', 'void', 'vc_windows', 'vc_include_last_window')
+    MERGE_SETTINGS = ('num_classes', 'void', 'vc_windows', 'vc_include_last_window', 'subsets')
 
-    def __init__(self, num_classes, void=255, vc_windows=(8, 16), vc_include_last_window=False):
+    def __init__(self, num_classes, void=255, vc_windows=(8, 16), vc_include_last_window=False,
+                 subsets=()):
         super().__init__()
         if num_classes < 1 or void < num_classes:
             raise ValueError(f'need num_classes >= 1 and a void label >= num_classes, got '
@@ -50,6 +56,11 @@ class VideoSemSegAccumulator(StreamingVideoAccumulator):
         self.vc_include_last_window = bool(vc_include_last_window)
         self._confusion = np.zeros((num_classes, num_classes), np.int64)
         self._unscorable = 0  # labelled GT pixels predicted outside 0..C-1
+        self.subsets = tuple(subsets)
+        if len(set(self.subsets)) != len(self.subsets):
+            raise ValueError(f'subset names must be unique, got {self.subsets}')
+        self._subset_confusion = {name: np.zeros_like(self._confusion) for name in self.subsets}
+        self._subset_unscorable = {name: 0 for name in self.subsets}
         self._vc_sum = {n: Fraction(0) for n in self.vc_windows}  # exact sum of window VCs
         self._vc_count = {n: 0 for n in self.vc_windows}
         self._reset_video()
@@ -59,16 +70,24 @@ class VideoSemSegAccumulator(StreamingVideoAccumulator):
         self._gt_run_start = self._pred_run_start = None
         self._pending = {}  # n -> (|G and P|, |G|) of the window ending at the last frame
 
-    def update(self, video_name, gt_sem, pred_sem):
-        """Add the next frame of ``video_name``."""
+    def update(self, video_name, gt_sem, pred_sem, subsets=()):
+        """Add the next frame of ``video_name``; ``subsets`` names the frame subsets it belongs
+        to (names given at construction)."""
         where = self._enter_video(video_name)
+        unknown = [name for name in subsets if name not in self._subset_confusion]
+        if unknown:
+            raise ValueError(f'{where}: unknown frame subsets {unknown}, the accumulator has '
+                             f'{list(self.subsets)}')
         gt, gt_max = checked_label_map(gt_sem, max(self.void, self.num_classes - 1),
                                        'ground-truth semantic', where)
         pred, _ = checked_label_map(pred_sem, _INT64_MAX, 'predicted semantic', where)
         if gt.shape != pred.shape:
             raise ValueError(f'{where}: ground truth {gt.shape} and prediction {pred.shape} '
                              f'differ in shape')
-        self._add_confusion(gt, gt_max, pred, where)
+        confusion, unscorable = self._add_confusion(gt, gt_max, pred, where)
+        for name in set(subsets):
+            self._subset_confusion[name] += confusion
+            self._subset_unscorable[name] += unscorable
         if self.vc_windows:
             self._add_consistency(gt, pred, where)
         self._frame_index += 1
@@ -85,8 +104,12 @@ class VideoSemSegAccumulator(StreamingVideoAccumulator):
             raise ValueError(f'{where}: ground-truth label {stray[0] + num_classes} is neither '
                              f'a class (0..{num_classes - 1}) nor void ({self.void})')
         labelled = counts[:num_classes]
-        self._confusion[:len(labelled)] += labelled[:, :num_classes]
-        self._unscorable += int(labelled[:, num_classes].sum())
+        confusion = np.zeros_like(self._confusion)
+        confusion[:len(labelled)] = labelled[:, :num_classes]
+        unscorable = int(labelled[:, num_classes].sum())
+        self._confusion += confusion
+        self._unscorable += unscorable
+        return confusion, unscorable
 
     def _add_consistency(self, gt, pred, where):
         t = self._frame_index
@@ -128,27 +151,43 @@ class VideoSemSegAccumulator(StreamingVideoAccumulator):
     def _merge_statistics(self, other):
         self._confusion += other._confusion
         self._unscorable += other._unscorable
+        for name in self.subsets:
+            self._subset_confusion[name] += other._subset_confusion[name]
+            self._subset_unscorable[name] += other._subset_unscorable[name]
         for n in self.vc_windows:
             self._vc_sum[n] += other._vc_sum[n]
             self._vc_count[n] += other._vc_count[n]
 
     def compute(self):
-        """Closes the open video and returns ``{'mIoU', 'mVC<n>' per n, 'per_class_IoU'}``
-        (fractions; ``per_class_IoU`` lists every class, None for classes absent from the GT).
+        """Closes the open video and returns ``{'mIoU', 'mVC<n>' per n, 'per_class_IoU',
+        'subset_mIoU'}`` (fractions; ``per_class_IoU`` lists every class, None for classes
+        absent from the GT; ``subset_mIoU``, only with ``subsets``, maps each subset name to
+        the mIoU of its frames).
         mIoU and every per-class IoU are None when a labelled pixel was predicted outside
         ``0..C-1`` (the official evaluator cannot score it) or nothing was labelled; mVC_n is
         None without any window (the official script prints nan)."""
         self.finish()
-        conf = self._confusion
-        inter = np.diag(conf).astype(np.float64)
-        gt_area = conf.sum(1)
-        union = gt_area + conf.sum(0) - np.diag(conf)
-        present = gt_area > 0
-        per_class = [float(i / u) if p else None for i, u, p in zip(inter, union, present)]
-        scorable = self._unscorable == 0 and present.any()
-        result = dict(mIoU=float(np.mean(inter[present] / union[present])) if scorable else None)
+        miou, per_class = _miou(self._confusion, self._unscorable)
+        result = dict(mIoU=miou)
         for n in self.vc_windows:
             count = self._vc_count[n]
             result[f'mVC{n}'] = float(self._vc_sum[n] / count) if count else None
-        result['per_class_IoU'] = per_class if scorable else [None] * self.num_classes
+        result['per_class_IoU'] = per_class
+        if self.subsets:
+            result['subset_mIoU'] = {
+                name: _miou(self._subset_confusion[name], self._subset_unscorable[name])[0]
+                for name in self.subsets}
         return result
+
+
+def _miou(conf, unscorable):
+    """``(mIoU over the classes present in the GT, per-class IoU)`` of a confusion matrix
+    (rows GT); both None when ``unscorable`` pixels exist or nothing is labelled."""
+    inter = np.diag(conf).astype(np.float64)
+    gt_area = conf.sum(1)
+    union = gt_area + conf.sum(0) - np.diag(conf)
+    present = gt_area > 0
+    if unscorable or not present.any():
+        return None, [None] * len(conf)
+    per_class = [float(i / u) if p else None for i, u, p in zip(inter, union, present)]
+    return float(np.mean(inter[present] / union[present])), per_class

@@ -43,7 +43,8 @@ class ConvKernelHead(BaseModule):
       the localization branch, ``aux`` the semantic branch.
 
     Args:
-        num_proposals (int): number of thing kernels ``N``.
+        num_proposals (int): number of thing kernels ``N``; 0 (with no thing classes) gives
+            stuff kernels only, K-Net's semantic segmentation (Video K-Net's VSS mode).
         num_thing_classes (int): thing classes (labels ``0..num_thing_classes-1``).
         num_stuff_classes (int): stuff classes, one kernel each.
         in_channels (int): channels of the neck's map.
@@ -121,7 +122,9 @@ class ConvKernelHead(BaseModule):
                              'out_channels')
         self.loc_convs = branch(num_loc_convs)
         self.seg_convs = branch(num_seg_convs)
-        self.thing_kernels = nn.Conv2d(out_channels, num_proposals, 1, bias=False)
+        # no thing kernels (num_proposals=0): semantic segmentation with stuff kernels only
+        self.thing_kernels = nn.Conv2d(out_channels, num_proposals, 1, bias=False) \
+            if num_proposals > 0 else None
         if semantic_head:
             self.conv_seg = nn.Conv2d(out_channels, self.num_classes, 1)
         else:
@@ -140,7 +143,8 @@ class ConvKernelHead(BaseModule):
             for module in [*self.loc_convs.modules(), *self.seg_convs.modules()]:
                 if isinstance(module, nn.Conv2d):
                     normal_init(module, std=self.conv_init_std)
-        nn.init.normal_(self.thing_kernels.weight, std=self.kernel_init_std)
+        if self.thing_kernels is not None:
+            nn.init.normal_(self.thing_kernels.weight, std=self.kernel_init_std)
         if self.semantic_head:
             nn.init.normal_(self.conv_seg.weight, std=0.01)
             nn.init.constant_(self.conv_seg.bias, bias_init_with_prob(0.01) if self.loss_seg is
@@ -168,8 +172,13 @@ class ConvKernelHead(BaseModule):
         loc_feats = self.loc_convs(loc_in)
         seg_feats = self.seg_convs(seg_in)
         feats = loc_feats + seg_feats
-        thing_masks = self.thing_kernels(loc_feats)
-        thing_kernels = self.thing_kernels.weight.flatten(1)[None].expand(len(loc_in), -1, -1)
+        if self.thing_kernels is None:
+            thing_masks = loc_feats.new_zeros((len(loc_in), 0, *loc_feats.shape[-2:]))
+            thing_kernels = loc_feats.new_zeros((len(loc_in), 0, loc_feats.size(1)))
+        else:
+            thing_masks = self.thing_kernels(loc_feats)
+            thing_kernels = self.thing_kernels.weight.flatten(1)[None].expand(
+                len(loc_in), -1, -1)
         if self.proposal_feats_with_obj:
             obj_masks = (thing_masks.sigmoid() > self.obj_mask_thr).to(feats.dtype)
             thing_kernels = thing_kernels + torch.einsum('bnhw,bchw->bnc', obj_masks, feats)

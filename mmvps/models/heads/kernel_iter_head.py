@@ -45,6 +45,9 @@ class KernelIterHead(BaseModule):
       pixels it won are at least ``overlap_thr`` of its ``sigmoid >= 0.5`` area. No stuff score
       or area filter, no ``mask_thr``. Unassigned pixels are void (the official code writes
       class 0 there).
+    * ``merge_mode='semantic'`` (semantic segmentation with stuff kernels only, Video K-Net's
+      VSS mode; needs ``num_thing_classes=0``): every pixel goes to the class of the stuff
+      kernel with the largest ``score * sigmoid``, so no pixel is void.
 
     ``test_cfg['rescale_probs']`` (official code) resizes the sigmoid probabilities to the image
     instead of the logits. With ``mask_upsample_stride > 1`` the last stage's logits are first
@@ -119,6 +122,10 @@ class KernelIterHead(BaseModule):
         self.assign_on_previous = assign_on_previous
         self.train_cfg = train_cfg
         self.test_cfg = {**self.default_test_cfg, **(test_cfg or {})}
+        if self.test_cfg['merge_mode'] == 'semantic' and (num_thing_classes or num_proposals):
+            raise ValueError(f"merge_mode='semantic' pastes stuff kernels only; the head has "
+                             f'{num_thing_classes} thing classes and {num_proposals} thing '
+                             'kernels (set both to 0)')
         if train_cfg is not None:
             stage_cfgs = train_cfg if isinstance(train_cfg, list) else [train_cfg] * num_stages
             self.assigners = [TASK_UTILS.build(cfg['assigner']) for cfg in stage_cfgs]
@@ -309,6 +316,12 @@ class KernelIterHead(BaseModule):
         num_things, num_proposals = self.num_thing_classes, self.num_proposals
         stuff_range = torch.arange(self.num_stuff_classes, device=scores.device)
         stuff_scores = scores[num_proposals + stuff_range, num_things + stuff_range]
+        if cfg['merge_mode'] == 'semantic':
+            probs = self._rescale_masks(mask_preds[num_proposals:], img_meta, rescale)
+            pan = num_things + (stuff_scores[:, None, None] * probs).argmax(0)
+            empty = pan.new_zeros(0)
+            return pan, InstanceData(kernel_inds=empty, labels=empty,
+                                     scores=stuff_scores.new_zeros(0), instance_ids=empty)
         if cfg['merge_mode'] == 'official_joint':
             pair_scores = scores[:num_proposals, :num_things].flatten()
             thing_scores, pairs = pair_scores.topk(min(cfg['max_per_img'], len(pair_scores)))
@@ -341,8 +354,8 @@ class KernelIterHead(BaseModule):
         elif cfg['merge_mode'] == 'official_joint':
             segment_masks = self._merge_official_joint(probs, cand_scores, len(keep), cfg)
         else:
-            raise ValueError(f"unknown merge_mode {cfg['merge_mode']!r}: 'thing_first', 'joint' "
-                             "or 'official_joint'")
+            raise ValueError(f"unknown merge_mode {cfg['merge_mode']!r}: 'thing_first', "
+                             "'joint', 'official_joint' or 'semantic'")
 
         pan = torch.full(probs.shape[-2:], self.num_classes, dtype=torch.long,
                          device=probs.device)

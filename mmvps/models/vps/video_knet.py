@@ -38,11 +38,20 @@ class VideoKNet(BaseMOTModel):
     semantic-head argmax is a thing class (official "semantic filter"; the whole mask without a
     semantic head).
 
+    **VSS mode** (video semantic segmentation, VSPW; the paper's Tab. 4): a detector with stuff
+    kernels only (``num_proposals=0``, no thing classes, ``merge_mode='semantic'``) and no
+    ``track_head`` / ``tracker`` / ``kernel_linking``. Training is K-Net's losses on both frames
+    with the key frame fusing the reference frame's kernels; inference fuses the previous
+    frame's kernels and writes a semantic ``pred_panoptic_seg`` (class labels, no instances, no
+    void) with an empty ``pred_track_instances``.
+
     Args:
         detector (dict): :class:`KNet` config (its ``kernel_iter_head`` may hold a
             ``kernel_fusion``).
-        track_head (dict): :class:`KernelAssociationEmbedHead` config.
-        tracker (dict): :class:`QuasiDenseKernelTracker` config.
+        track_head (dict, optional): :class:`KernelAssociationEmbedHead` config; None (with
+            ``tracker=None``) for the VSS mode.
+        tracker (dict, optional): :class:`QuasiDenseKernelTracker` config; None for the VSS
+            mode.
         kernel_linking (dict, optional): :class:`KernelLinking` config; None disables linking.
         link_mode (str): ``'matched'`` (mmvps, the paper's text) or ``'official'``.
         data_preprocessor (dict, optional): mmdet ``TrackDataPreprocessor`` config.
@@ -51,8 +60,8 @@ class VideoKNet(BaseMOTModel):
 
     def __init__(self,
                  detector: dict,
-                 track_head: dict,
-                 tracker: dict,
+                 track_head: Optional[dict],
+                 tracker: Optional[dict],
                  kernel_linking: Optional[dict] = None,
                  link_mode: str = 'matched',
                  data_preprocessor: Optional[dict] = None,
@@ -62,11 +71,20 @@ class VideoKNet(BaseMOTModel):
             raise ValueError(f"VideoKNet: link_mode must be 'matched' or 'official', got "
                              f'{link_mode!r}')
         self.link_mode = link_mode
+        if (track_head is None) != (tracker is None) or (track_head is None and kernel_linking):
+            raise ValueError('VideoKNet: track_head and tracker go together (both None: the VSS '
+                             'mode, which has no kernel_linking either); got track_head '
+                             f'{track_head is not None}, tracker {tracker is not None}, '
+                             f'kernel_linking {kernel_linking is not None}')
         self.detector = MODELS.build(detector)
-        self.track_head = MODELS.build(track_head)
+        self.track_head = MODELS.build(track_head) if track_head is not None else None
         self.kernel_linking = MODELS.build(kernel_linking) if kernel_linking else None
-        self.tracker = MODELS.build(tracker)
+        self.tracker = MODELS.build(tracker) if tracker is not None else None
         self.num_proposals = self.detector.kernel_iter_head.num_proposals
+        if self.tracker is None and (self.num_proposals or self.detector.num_thing_classes):
+            raise ValueError('VideoKNet without a tracker (VSS mode) needs a detector without '
+                             f'thing kernels and thing classes, got {self.num_proposals} thing '
+                             f'kernels and {self.detector.num_thing_classes} thing classes')
         self.with_kernel_fusion = self.detector.kernel_iter_head.kernel_fusion is not None
         if link_mode == 'matched' and getattr(self.kernel_linking, 'with_kernel_update', False):
             raise ValueError("VideoKNet: KernelLinking(with_kernel_update=True) links index-"
@@ -76,7 +94,8 @@ class VideoKNet(BaseMOTModel):
     def _reset_online_state(self, video: Optional[str] = None) -> None:
         """Forget the previous frame (kernels of the fusion and of the linking) and the
         tracklets."""
-        self.tracker.reset()
+        if self.tracker is not None:
+            self.tracker.reset()
         self._video = video
         self._previous_kernels = None
         self._previous_thing_kernels = None
@@ -122,7 +141,9 @@ class VideoKNet(BaseMOTModel):
         losses, key_results = self.detector.loss_and_kernels(
             key_imgs, key_samples, previous_kernels=previous_kernels)
         losses.update({f'ref_{name}': value for name, value in ref_losses.items()})
-        losses.update(self._association_loss(key_results, ref_results, key_samples, ref_samples))
+        if self.track_head is not None:
+            losses.update(
+                self._association_loss(key_results, ref_results, key_samples, ref_samples))
         return losses
 
     def _association_loss(self, key_results: List[InstanceData], ref_results: List[InstanceData],
@@ -205,6 +226,13 @@ class VideoKNet(BaseMOTModel):
         segments = frame.pred_instances
         kernels = frame.pred_kernels
         thing_kernels = kernels[segments.kernel_inds]
+        if self.tracker is None:  # VSS mode: the semantic map as it is, nothing to track
+            frame.pred_track_instances = InstanceData(
+                labels=segments.labels, scores=segments.scores,
+                instances_id=segments.instance_ids)
+            self._drop_detector_outputs(frame)
+            self._previous_kernels = kernels[None] if self.with_kernel_fusion else None
+            return
         if self.link_mode == 'official':
             linked = kernels
             if self.kernel_linking is not None and self._previous_all_kernels is not None:
@@ -229,14 +257,19 @@ class VideoKNet(BaseMOTModel):
             instance_to_track[instances] * INSTANCE_OFFSET
         frame.pred_track_instances = InstanceData(
             labels=segments.labels, scores=segments.scores, instances_id=track_ids)
+        self._drop_detector_outputs(frame)
+        self._previous_kernels = kernels[None] if self.with_kernel_fusion else None
+        self._previous_thing_kernels = thing_kernels
+        self._previous_all_kernels = kernels
+
+    @staticmethod
+    def _drop_detector_outputs(frame: DetDataSample) -> None:
+        """Remove the detector's intermediate outputs from a frame's data sample."""
         del frame.pred_instances
         del frame.pred_kernels
         del frame.pred_group_feats
         if 'pred_seg_logits' in frame:
             del frame.pred_seg_logits
-        self._previous_kernels = kernels[None] if self.with_kernel_fusion else None
-        self._previous_thing_kernels = thing_kernels
-        self._previous_all_kernels = kernels
 
     def segment_boxes(self, pan: Tensor, instance_ids: Tensor,
                       seg_logits: Optional[Tensor] = None) -> Tensor:
@@ -260,8 +293,9 @@ class VideoKNet(BaseMOTModel):
     def _forward(self, inputs: Tensor, data_samples: Optional[TrackSampleList] = None,
                  **kwargs) -> Tuple[Tensor, ...]:
         """Network of a ``[B, T, 3, H, W]`` clip without post-processing: per frame the last
-        stage's class and mask logits and the association embeddings of all thing kernels, each
-        frame fusing and linking the previous one's kernels (as online inference does)."""
+        stage's class and mask logits and (not in the VSS mode) the association embeddings of
+        all thing kernels, each frame fusing and linking the previous one's kernels (as online
+        inference does)."""
         outputs, previous, previous_things, previous_all = [], None, None, None
         for t in range(inputs.size(1)):
             kernels, feats, mask_preds = self.detector.kernel_head(
@@ -270,6 +304,10 @@ class VideoKNet(BaseMOTModel):
                 feats, kernels, mask_preds, previous_kernels=previous, return_group_feats=True)
             cls_scores, mask_preds, kernels = outputs_t[-1]
             things = kernels[:, :self.num_proposals]
+            if self.track_head is None:  # VSS mode
+                outputs += [cls_scores, mask_preds]
+                previous = kernels if self.with_kernel_fusion else None
+                continue
             if self.kernel_linking is None:
                 linked = things
             elif self.link_mode == 'official':
