@@ -152,3 +152,23 @@ def test_unknown_checkpoints_are_refused_by_name():
         converter.convert_panopticfcn({'sem_seg_head.predictor.x': torch.zeros(1)}, 'ckpt.pth')
     with pytest.raises(FileNotFoundError, match='nothing.pth'):
         converter.load_detectron2_checkpoint('nothing.pth')
+
+
+@pytest.mark.parametrize('config', [
+    'configs/clip_panofcn/panoptic_fcn_r50_coco-panoptic-3x.py',
+    'configs/clip_panofcn/panoptic_fcn_r50_coco-panoptic-3x_star.py'
+])
+def test_coco_image_configs_build_their_parts(config):
+    """The COCO pretraining configs: class numbers, positives, encoder; parts build (the
+    ClipPanopticFCN wrapper is the video model's)."""
+    init_default_scope('mmvps')
+    cfg = Config.fromfile(str(ROOT / config))
+    head_cfg = cfg.model.panoptic_head
+    assert (head_cfg.num_things, head_cfg.num_stuff, head_cfg.num_positives) == (80, 53, 7)
+    star = config.endswith('_star.py')
+    assert head_cfg.feature_encoder.deform == star
+    head = MODELS.build(head_cfg)
+    assert head.thing_projector.conv.out_channels == (256 if star else 64)
+    assert head.position_head.center_conv.out_channels == 80
+    assert head.position_head.region_conv.out_channels == 54
+    assert cfg.optim_wrapper.clip_grad == dict(type='value', clip_value=35)
