@@ -188,3 +188,14 @@ def test_thing_and_stuff_candidates_on_hand_made_maps():
     assert cand['mask_features'].shape == (2, 8, 12, 12)
     with pytest.raises(ValueError, match='clips of 3'):
         head.get_clip_candidates(out, num_frames=3)
+
+
+def test_no_candidates_gives_empty_tensors():
+    head = build_head()
+    out = dict(center=[torch.full((2, 2, 8, 8), -10.), torch.full((2, 2, 4, 4), -10.)],
+               region=[torch.full((2, 3, 8, 8), -10.), torch.full((2, 3, 4, 4), -10.)],
+               kernels=[torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4)],
+               mask_features=torch.zeros(2, 8, 16, 16))
+    for cand in head.get_clip_candidates(out, 1):
+        assert cand['thing_kernels'].shape == (0, 8) and cand['thing_labels'].shape == (0, )
+        assert cand['stuff_kernels'].shape == (0, 8) and cand['stuff_scores'].shape == (0, )
