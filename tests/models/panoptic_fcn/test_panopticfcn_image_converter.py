@@ -128,7 +128,8 @@ def test_clip_panofcn_layout_loads_strictly(tmp_path):
                        sd['position_head.position_head.position_head_head_1.dcnv2.norm.bias'])
     assert torch.equal(head.kernel_head.tower.convs[0].conv.weight,
                        sd['kernel_head.kernel_head.kernel_head_head_1.weight'])
-    assert torch.equal(head.stuff_projector.conv.weight, sd['stuff_generator.embed_extractor.weight'])
+    assert torch.equal(head.stuff_projector.conv.weight,
+                       sd['stuff_generator.embed_extractor.weight'])
     assert torch.equal(head.position_head.region_conv.bias, sd['position_head.out_sem.bias'])
 
 
