@@ -49,6 +49,8 @@ class SemanticFPN(BaseModule):
     * ``out_stride=8`` (the official Video K-Net code, ``upsample_times=2``): level 0 is one
       stride-2 conv and level ``i > 0`` upsamples after its first ``i - 1`` convs.
 
+    ``out_conv=False`` (PanopticFCN) returns the sum of the levels without the 1x1 conv.
+
     ``num_aux_convs=1`` (official Video K-Net) adds a second 1x1 conv on the fused map; the
     forward then returns ``(out, aux)``: ``out`` feeds the thing (localization) branch of
     :class:`ConvKernelHead`, ``aux`` its semantic (stuff) branch.
@@ -60,6 +62,7 @@ class SemanticFPN(BaseModule):
         num_levels (int): number of input levels used, from stride 4 upwards.
         out_stride (int): 4 or 8, the stride of the output map (see above).
         num_aux_convs (int): 0, or 1 for the second (semantic) output.
+        out_conv (bool): project the fused map by the 1x1 conv (``conv_pred``).
         conv_init_std (float, optional): initialize every conv with N(0, std) and zero bias
             (official code: 0.01); None keeps mmcv's default.
         positional_encoding (dict, optional): config of a positional encoding from
@@ -77,6 +80,7 @@ class SemanticFPN(BaseModule):
                  num_levels: int = 4,
                  out_stride: int = 4,
                  num_aux_convs: int = 0,
+                 out_conv: bool = True,
                  conv_init_std: Optional[float] = None,
                  positional_encoding: Optional[dict] = dict(
                      type='SinePositionalEncoding', num_feats=128, normalize=True),
@@ -89,6 +93,8 @@ class SemanticFPN(BaseModule):
             raise ValueError(f'SemanticFPN: out_stride must be 4 or 8, got {out_stride}')
         if num_aux_convs not in (0, 1):
             raise ValueError(f'SemanticFPN: num_aux_convs must be 0 or 1, got {num_aux_convs}')
+        if num_aux_convs and not out_conv:
+            raise ValueError('SemanticFPN: num_aux_convs needs out_conv=True')
         self.num_levels = num_levels
         self.out_stride = out_stride
         self.conv_init_std = conv_init_std
@@ -112,7 +118,8 @@ class SemanticFPN(BaseModule):
                 act_cfg=act_cfg) for level in range(num_levels)
         ])
         self.conv_pred = ConvModule(
-            feat_channels, out_channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            feat_channels, out_channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+            act_cfg=act_cfg) if out_conv else None
         self.aux_convs = ModuleList([
             ConvModule(feat_channels, out_channels, 1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
                        act_cfg=act_cfg) for _ in range(num_aux_convs)
@@ -145,6 +152,8 @@ class SemanticFPN(BaseModule):
             if feat.shape[-2:] != out_size:  # inputs not divisible by the top stride
                 feat = F.interpolate(feat, size=out_size, mode='bilinear', align_corners=False)
             fused = fused + feat
+        if self.conv_pred is None:
+            return fused
         out = self.conv_pred(fused)
         if len(self.aux_convs):
             return out, self.aux_convs[0](fused)

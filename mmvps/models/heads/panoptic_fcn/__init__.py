@@ -1,5 +1,13 @@
-"""PanopticFCN (Li et al., CVPR 2021) and Clip-PanoFCN (Miao et al., CVPR 2022) parts."""
+"""PanopticFCN / Clip-PanoFCN (VIPSeg baseline) heads and the clip-level inference parts."""
 from .clip_kernel_fusion import ClipKernelFusion
 from .clip_mask_merger import ClipMaskMerger
+from .layers import (ConvTower, FeatureEncoder, KernelHead, KernelProjector, PositionHead,
+                     add_coord_channels)
+from .panoptic_fcn_head import PanopticFCNHead
+from .target_generator import PanopticFCNTargetGenerator, cornernet_radius, draw_gaussian
 
-__all__ = ['ClipKernelFusion', 'ClipMaskMerger']
+__all__ = [
+    'ClipKernelFusion', 'ClipMaskMerger', 'ConvTower', 'FeatureEncoder', 'KernelHead',
+    'KernelProjector', 'PositionHead', 'add_coord_channels', 'PanopticFCNHead',
+    'PanopticFCNTargetGenerator', 'cornernet_radius', 'draw_gaussian'
+]
