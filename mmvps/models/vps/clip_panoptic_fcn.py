@@ -1,0 +1,145 @@
+"""Clip-PanoFCN (Miao et al., CVPR 2022, the VIPSeg baseline): PanopticFCN on clips, clip-level
+kernel aggregation and inter-clip kernel tracking (spec clip_panofcn.md)."""
+import copy
+from typing import Dict, List, Optional
+
+import torch
+from mmdet.structures import TrackDataSample, TrackSampleList
+from torch import Tensor
+
+from mmvps.registry import MODELS, TASK_UTILS
+from ..heads.panoptic_fcn.clip_gt import get_clip_instance_gts
+from .base_clip_video_model import BaseClipVideoModel, ClipPrediction
+
+
+@MODELS.register_module()
+class ClipPanopticFCN(BaseClipVideoModel):
+    """Clip-PanoFCN on the shared clip-level loop (:class:`BaseClipVideoModel`).
+
+    Training: clips of T consecutive frames with one augmentation are flattened to ``N * T``
+    frames; backbone + FPN + :class:`PanopticFCNHead` give per-frame outputs and the head's
+    losses use clip targets (:func:`get_clip_instance_gts`: one target per thing track across
+    the clip); kernels are per frame, no clip fusion in training (spec Sec. 3).
+
+    Inference on **non-overlapping** clips (``VideoClipSample(clip_length=C, test_mode=True)``,
+    ``clip_overlap=0``): :meth:`segment_clip` = the head's candidates of all frames and levels
+    -> :class:`ClipKernelFusion` -> :class:`ClipMaskMerger` (each fused kernel segments every
+    frame, so a thing is one tube in the clip); :meth:`associate` gives the thing tubes ids
+    with the :class:`InterClipKernelTracker` (their L2-normalised fused kernels against the
+    per-class memory).
+
+    Args:
+        backbone (dict): backbone config (ResNet).
+        neck (dict): FPN config giving the levels the head indexes (P2..P7 for R-50).
+        head (dict): :class:`PanopticFCNHead` config.
+        fusion (dict): :class:`ClipKernelFusion` config (``TASK_UTILS``).
+        merger (dict): :class:`ClipMaskMerger` config; the class numbers come from the head.
+        tracker (dict): :class:`InterClipKernelTracker` config (``MODELS``).
+        clip_feature_fusion (dict, optional): :class:`ClipFeatureFusion` on the head levels
+            (spec Sec. 3.6; None as released). With its learned frame weights a short last
+            test clip is padded by repeating its last frame, as the released code does.
+        data_preprocessor (dict, optional): mmdet ``TrackDataPreprocessor`` config.
+        init_cfg (dict, optional): initialization config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 fusion: dict = dict(type='ClipKernelFusion'),
+                 merger: dict = dict(type='ClipMaskMerger'),
+                 tracker: dict = dict(type='InterClipKernelTracker'),
+                 clip_feature_fusion: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(tracker=tracker, stitching=None, use_stitching=False,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.head = MODELS.build(head)
+        self.fusion = TASK_UTILS.build(fusion)
+        merger = copy.deepcopy(merger)
+        for key, value in (('num_thing_classes', self.head.num_things),
+                           ('num_stuff_classes', self.head.num_stuff)):
+            if merger.setdefault(key, value) != value:
+                raise ValueError(f'ClipPanopticFCN: merger.{key}={merger[key]} but the head has '
+                                 f'{value}')
+        self.merger = TASK_UTILS.build(merger)
+        self.clip_feature_fusion = MODELS.build(clip_feature_fusion) \
+            if clip_feature_fusion is not None else None
+
+    def _forward_frames(self, frames: Tensor, num_frames: int) -> Dict[str, object]:
+        """Head outputs of ``[N * T, 3, H, W]`` frames (clips of ``num_frames``)."""
+        feats = self.neck(self.backbone(frames))
+        if self.clip_feature_fusion is None:
+            return self.head(feats)
+        # the fused levels feed the position / kernel heads only; the Semantic FPN and the
+        # feature encoder see the plain levels, as in the released code
+        head = self.head
+        levels = self.clip_feature_fusion([feats[i] for i in head.head_levels], num_frames)
+        mask_features = head.feature_encoder(
+            head.semantic_fpn([feats[i] for i in head.semantic_levels]))
+        centers, regions = zip(*[head.position_head(level) for level in levels])
+        return dict(center=list(centers), region=list(regions),
+                    kernels=[head.kernel_head(level) for level in levels],
+                    mask_features=mask_features)
+
+    @staticmethod
+    def _check_clips(inputs: Tensor, what: str) -> None:
+        if inputs.dim() != 5:
+            raise ValueError(f'ClipPanopticFCN.{what} expects [N, T, 3, H, W] clips, got '
+                             f'{tuple(inputs.shape)}')
+
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList, **kwargs) -> dict:
+        """PanopticFCN losses (spec Sec. 3.5) of ``[N, T, 3, H, W]`` training clips."""
+        self._check_clips(inputs, 'loss')
+        if len(data_samples) != inputs.size(0):
+            raise ValueError(f'ClipPanopticFCN.loss: {inputs.size(0)} clips but '
+                             f'{len(data_samples)} data samples')
+        num_frames = inputs.size(1)
+        outputs = self._forward_frames(inputs.flatten(0, 1), num_frames)
+        clip_gts = [get_clip_instance_gts(sample, self.head.num_things)
+                    for sample in data_samples]
+        return self.head.loss(outputs, clip_gts, tuple(inputs.shape[-2:]))
+
+    @torch.no_grad()
+    def segment_clip(self, inputs: Tensor, track_sample: TrackDataSample) -> ClipPrediction:
+        """Candidates of the clip's frames and levels -> fused kernels -> masks and merge."""
+        self._check_clips(inputs, 'segment_clip')
+        frames = inputs[0]
+        num_frames = len(frames)
+        weights = getattr(self.clip_feature_fusion, 'frame_weights', None)
+        if weights is not None and num_frames < len(weights):
+            pad = frames[-1:].expand(len(weights) - num_frames, -1, -1, -1)
+            frames = torch.cat([frames, pad])
+        outputs = self._forward_frames(frames, len(frames))
+        candidates = self.head.get_clip_candidates(outputs, len(frames))[0]
+        meta = track_sample.video_data_samples[0].metainfo
+        clip = self.merger(self.fusion(candidates), meta['img_shape'][:2],
+                           meta['ori_shape'][:2])
+        if len(frames) == num_frames:
+            return clip
+        return ClipPrediction(sem_seg=clip.sem_seg[:num_frames],
+                              segment_map=clip.segment_map[:num_frames], segments=clip.segments)
+
+    def associate(self, clip: ClipPrediction, frame_ids: List[int], num_overlap: int) -> Tensor:
+        """Track ids of the clip's thing tubes from the inter-clip kernel memory (every thing
+        the merge kept, in its order; stuff 0)."""
+        if num_overlap:
+            raise ValueError(f'ClipPanopticFCN: test clips do not overlap (frames '
+                             f'{frame_ids[:num_overlap]} were predicted before); use '
+                             'VideoClipSample and VideoBalancedTestSampler with clip_overlap=0')
+        segments = clip.segments
+        track_ids = torch.zeros(len(segments.labels), dtype=torch.long,
+                                device=clip.segment_map.device)
+        things = segments.is_thing.bool().to(track_ids.device)
+        if things.any():
+            track_ids[things] = self.tracker.update(segments.labels[things],
+                                                    segments.embeds[things]).to(track_ids.device)
+        return track_ids
+
+    def _forward(self, inputs: Tensor, data_samples: Optional[TrackSampleList] = None,
+                 **kwargs) -> Dict[str, object]:
+        """Head outputs of the ``[N, T, 3, H, W]`` clips' frames."""
+        self._check_clips(inputs, '_forward')
+        return self._forward_frames(inputs.flatten(0, 1), inputs.size(1))
