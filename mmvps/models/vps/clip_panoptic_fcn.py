@@ -31,7 +31,7 @@ class ClipPanopticFCN(BaseClipVideoModel):
     Args:
         backbone (dict): backbone config (ResNet).
         neck (dict): FPN config giving the levels the head indexes (P2..P7 for R-50).
-        head (dict): :class:`PanopticFCNHead` config.
+        panoptic_head (dict): :class:`PanopticFCNHead` config.
         fusion (dict): :class:`ClipKernelFusion` config (``TASK_UTILS``).
         merger (dict): :class:`ClipMaskMerger` config; the class numbers come from the head.
         tracker (dict): :class:`InterClipKernelTracker` config (``MODELS``).
@@ -45,7 +45,7 @@ class ClipPanopticFCN(BaseClipVideoModel):
     def __init__(self,
                  backbone: dict,
                  neck: dict,
-                 head: dict,
+                 panoptic_head: dict,
                  fusion: dict = dict(type='ClipKernelFusion'),
                  merger: dict = dict(type='ClipMaskMerger'),
                  tracker: dict = dict(type='InterClipKernelTracker'),
@@ -56,11 +56,11 @@ class ClipPanopticFCN(BaseClipVideoModel):
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
-        self.head = MODELS.build(head)
+        self.panoptic_head = MODELS.build(panoptic_head)
         self.fusion = TASK_UTILS.build(fusion)
         merger = copy.deepcopy(merger)
-        for key, value in (('num_thing_classes', self.head.num_things),
-                           ('num_stuff_classes', self.head.num_stuff)):
+        for key, value in (('num_thing_classes', self.panoptic_head.num_things),
+                           ('num_stuff_classes', self.panoptic_head.num_stuff)):
             if merger.setdefault(key, value) != value:
                 raise ValueError(f'ClipPanopticFCN: merger.{key}={merger[key]} but the head has '
                                  f'{value}')
@@ -72,10 +72,10 @@ class ClipPanopticFCN(BaseClipVideoModel):
         """Head outputs of ``[N * T, 3, H, W]`` frames (clips of ``num_frames``)."""
         feats = self.neck(self.backbone(frames))
         if self.clip_feature_fusion is None:
-            return self.head(feats)
+            return self.panoptic_head(feats)
         # the fused levels feed the position / kernel heads only; the Semantic FPN and the
         # feature encoder see the plain levels, as in the released code
-        head = self.head
+        head = self.panoptic_head
         levels = self.clip_feature_fusion([feats[i] for i in head.head_levels], num_frames)
         mask_features = head.feature_encoder(
             head.semantic_fpn([feats[i] for i in head.semantic_levels]))
@@ -98,9 +98,9 @@ class ClipPanopticFCN(BaseClipVideoModel):
                              f'{len(data_samples)} data samples')
         num_frames = inputs.size(1)
         outputs = self._forward_frames(inputs.flatten(0, 1), num_frames)
-        clip_gts = [get_clip_instance_gts(sample, self.head.num_things)
+        clip_gts = [get_clip_instance_gts(sample, self.panoptic_head.num_things)
                     for sample in data_samples]
-        return self.head.loss(outputs, clip_gts, tuple(inputs.shape[-2:]))
+        return self.panoptic_head.loss(outputs, clip_gts, tuple(inputs.shape[-2:]))
 
     @torch.no_grad()
     def segment_clip(self, inputs: Tensor, track_sample: TrackDataSample) -> ClipPrediction:
@@ -113,7 +113,7 @@ class ClipPanopticFCN(BaseClipVideoModel):
             pad = frames[-1:].expand(len(weights) - num_frames, -1, -1, -1)
             frames = torch.cat([frames, pad])
         outputs = self._forward_frames(frames, len(frames))
-        candidates = self.head.get_clip_candidates(outputs, len(frames))[0]
+        candidates = self.panoptic_head.get_clip_candidates(outputs, len(frames))[0]
         meta = track_sample.video_data_samples[0].metainfo
         clip = self.merger(self.fusion(candidates), meta['img_shape'][:2],
                            meta['ori_shape'][:2])
