@@ -21,9 +21,10 @@ class ClipPanopticFCN(BaseClipVideoModel):
     losses use clip targets (:func:`get_clip_instance_gts`: one target per thing track across
     the clip); kernels are per frame, no clip fusion in training (spec Sec. 3).
 
-    Inference on **non-overlapping** clips (``VideoClipSample(clip_length=C, test_mode=True)``,
-    ``clip_overlap=0``): :meth:`segment_clip` = the head's candidates of all frames and levels
-    -> :class:`ClipKernelFusion` -> :class:`ClipMaskMerger` (each fused kernel segments every
+    Inference on **non-overlapping** clips of C frames (``VideoClipSample(clip_length=C,
+    test_mode=True)`` and ``VideoBalancedTestSampler(clip_length=C)``, ``clip_overlap=0``):
+    :meth:`segment_clip` = the head's candidates of all frames and levels ->
+    :class:`ClipKernelFusion` -> :class:`ClipMaskMerger` (each fused kernel segments every
     frame, so a thing is one tube in the clip); :meth:`associate` gives the thing tubes ids
     with the :class:`InterClipKernelTracker` (their L2-normalised fused kernels against the
     per-class memory).
@@ -123,19 +124,25 @@ class ClipPanopticFCN(BaseClipVideoModel):
                               segment_map=clip.segment_map[:num_frames], segments=clip.segments)
 
     def associate(self, clip: ClipPrediction, frame_ids: List[int], num_overlap: int) -> Tensor:
-        """Track ids of the clip's thing tubes from the inter-clip kernel memory (every thing
-        the merge kept, in its order; stuff 0)."""
-        if num_overlap:
-            raise ValueError(f'ClipPanopticFCN: test clips do not overlap (frames '
-                             f'{frame_ids[:num_overlap]} were predicted before); use '
-                             'VideoClipSample and VideoBalancedTestSampler with clip_overlap=0')
+        """Track ids of the clip's thing tubes from the inter-clip kernel memory (stuff 0).
+
+        Clips do not overlap, except the shared loop's last clip of a video whose length is not
+        a multiple of C: it ends at the last frame, and its first ``num_overlap`` frames keep
+        the earlier clip's output (the released code cuts a shorter last clip instead). The
+        memory sees every thing the merge kept, in its order, or in such a last clip the
+        things present in its new frames."""
         segments = clip.segments
-        track_ids = torch.zeros(len(segments.labels), dtype=torch.long,
-                                device=clip.segment_map.device)
-        things = segments.is_thing.bool().to(track_ids.device)
+        num = len(segments.labels)
+        device = clip.segment_map.device
+        track_ids = torch.zeros(num, dtype=torch.long, device=device)
+        things = segments.is_thing.bool().to(device)
+        if num_overlap:
+            present = torch.bincount(clip.segment_map[num_overlap:].reshape(-1),
+                                     minlength=num + 1)[1:] > 0
+            things &= present
         if things.any():
             track_ids[things] = self.tracker.update(segments.labels[things],
-                                                    segments.embeds[things]).to(track_ids.device)
+                                                    segments.embeds[things]).to(device)
         return track_ids
 
     def _forward(self, inputs: Tensor, data_samples: Optional[TrackSampleList] = None,
