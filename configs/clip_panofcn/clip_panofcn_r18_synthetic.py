@@ -3,8 +3,8 @@
 # from scratch on clips of 2 synthetic frames, tested on non-overlapping clips of 4 (3 clips per
 # 12-frame video, so the inter-clip tracker runs). Make the data with
 # `python tools/misc/make_synthetic_vps.py data/synthetic_vps --train-videos 96 --val-videos 16`.
-# Other test clip lengths C (1, 2, 3, 5, 8; README.md) with one trained model:
-#   --cfg-options test_dataloader.sampler.clip_length=C test_dataloader.dataset.pipeline.0.clip_length=C
+# Other test clip lengths C (1, 2, 3, 5, 8; README.md) with one trained model: --cfg-options
+#   test_dataloader.sampler.clip_length=C test_dataloader.dataset.pipeline.0.clip_length=C
 _base_ = [
     '../_base_/models/panoptic_fcn_r50.py', '../_base_/datasets/synthetic_vps.py',
     '../_base_/default_runtime.py'
