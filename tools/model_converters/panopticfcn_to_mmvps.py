@@ -44,7 +44,8 @@ RESNET_KEY = re.compile(r'^(conv1\.weight|bn1\.' + BN_STATS + r'|layer\d\.\d+\.(
                         BN_STATS + r'))$')
 # detectron2 FPN with LastLevelP6P7 -> mmdet FPN
 FPN_RULES = [
-    (r'^fpn_lateral([2-5])\.(weight|bias)$', lambda m: f'lateral_convs.{int(m[1]) - 2}.conv.{m[2]}'),
+    (r'^fpn_lateral([2-5])\.(weight|bias)$',
+     lambda m: f'lateral_convs.{int(m[1]) - 2}.conv.{m[2]}'),
     (r'^fpn_output([2-5])\.(weight|bias)$', lambda m: f'fpn_convs.{int(m[1]) - 2}.conv.{m[2]}'),
     (r'^top_block\.p6\.(weight|bias)$', r'fpn_convs.4.conv.\1'),
     (r'^top_block\.p7\.(weight|bias)$', r'fpn_convs.5.conv.\1'),

@@ -117,6 +117,12 @@ class PanopticFCNTargetGenerator:
         target) and per level ``region`` [T, S+1, h, w] (focal target) and ``region_pos``
         bool [T, S+1] (positives)."""
         sem = sem_seg.long()
+        num_classes = self.num_things + self.num_stuff
+        bad = (sem >= num_classes) & (sem != self.ignore_index) | (sem < 0)
+        if bad.any():
+            raise ValueError(f'PanopticFCNTargetGenerator: sem_seg holds labels '
+                             f'{torch.unique(sem[bad]).tolist()}; expected labels '
+                             f'0..{num_classes - 1} or {self.ignore_index}')
         region = torch.full_like(sem, self.num_stuff + 1)  # void: dropped after one-hot
         stuff = (sem >= self.num_things) & (sem < self.num_things + self.num_stuff)
         region[sem < self.num_things] = 0
