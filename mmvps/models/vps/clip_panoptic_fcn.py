@@ -1,10 +1,11 @@
 """Clip-PanoFCN (Miao et al., CVPR 2022, the VIPSeg baseline): PanopticFCN on clips, clip-level
 kernel aggregation and inter-clip kernel tracking (spec clip_panofcn.md)."""
 import copy
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import torch
-from mmdet.structures import TrackDataSample, TrackSampleList
+from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
+from mmengine.structures import PixelData
 from torch import Tensor
 
 from mmvps.registry import MODELS, TASK_UTILS
@@ -28,6 +29,9 @@ class ClipPanopticFCN(BaseClipVideoModel):
     frame, so a thing is one tube in the clip); :meth:`associate` gives the thing tubes ids
     with the :class:`InterClipKernelTracker` (their L2-normalised fused kernels against the
     per-class memory).
+
+    Images (``[B, 3, H, W]`` with ``DetDataSample``s, the COCO pretraining configs) are clips of
+    one frame: the same losses, and a panoptic prediction per image without tracking.
 
     Args:
         backbone (dict): backbone config (ResNet).
@@ -91,8 +95,27 @@ class ClipPanopticFCN(BaseClipVideoModel):
             raise ValueError(f'ClipPanopticFCN.{what} expects [N, T, 3, H, W] clips, got '
                              f'{tuple(inputs.shape)}')
 
+    @staticmethod
+    def _images_as_clips(inputs: Tensor, data_samples: list) -> Tuple[Tensor, TrackSampleList]:
+        """``[B, 3, H, W]`` images with ``DetDataSample``s (image pretraining, e.g. COCO
+        panoptic) -> clips of one frame; clips pass through."""
+        if inputs.dim() != 4:
+            return inputs, data_samples
+        clips = []
+        for sample in data_samples:
+            if not isinstance(sample, DetDataSample) or isinstance(sample, TrackDataSample):
+                raise ValueError(f'ClipPanopticFCN: [B, 3, H, W] inputs are images and need '
+                                 f'DetDataSamples, got {type(sample).__name__}; clips are '
+                                 '[N, T, 3, H, W]')
+            clip = TrackDataSample()
+            clip.video_data_samples = [sample]
+            clips.append(clip)
+        return inputs[:, None], clips
+
     def loss(self, inputs: Tensor, data_samples: TrackSampleList, **kwargs) -> dict:
-        """PanopticFCN losses (spec Sec. 3.5) of ``[N, T, 3, H, W]`` training clips."""
+        """PanopticFCN losses (spec Sec. 3.5) of ``[N, T, 3, H, W]`` training clips (or
+        ``[B, 3, H, W]`` images with ``DetDataSample``s)."""
+        inputs, data_samples = self._images_as_clips(inputs, data_samples)
         self._check_clips(inputs, 'loss')
         if len(data_samples) != inputs.size(0):
             raise ValueError(f'ClipPanopticFCN.loss: {inputs.size(0)} clips but '
@@ -102,6 +125,21 @@ class ClipPanopticFCN(BaseClipVideoModel):
         clip_gts = [get_clip_instance_gts(sample, self.panoptic_head.num_things)
                     for sample in data_samples]
         return self.panoptic_head.loss(outputs, clip_gts, tuple(inputs.shape[-2:]))
+
+    def predict(self, inputs: Tensor, data_samples: list, **kwargs) -> list:
+        """One test clip through the shared loop, or ``[B, 3, H, W]`` images: each image a clip
+        of one frame, its things numbered 1, 2, ... (no tracking), ``pred_panoptic_seg`` in
+        mmdet's panoptic convention (``label + id * 1000``, void = number of classes)."""
+        if inputs.dim() != 4:
+            return super().predict(inputs, data_samples, **kwargs)
+        inputs, clips = self._images_as_clips(inputs, data_samples)
+        for image, clip in zip(inputs, clips):
+            prediction = self.segment_clip(image[None], clip)
+            things = prediction.segments.is_thing.bool()
+            ids = torch.cumsum(things.long(), 0) * things
+            pan, _ = self.frame_output(prediction, 0, ids.to(prediction.segment_map.device))
+            clip.video_data_samples[0].pred_panoptic_seg = PixelData(sem_seg=pan[None])
+        return data_samples
 
     @torch.no_grad()
     def segment_clip(self, inputs: Tensor, track_sample: TrackDataSample) -> ClipPrediction:
@@ -147,6 +185,8 @@ class ClipPanopticFCN(BaseClipVideoModel):
 
     def _forward(self, inputs: Tensor, data_samples: Optional[TrackSampleList] = None,
                  **kwargs) -> Dict[str, object]:
-        """Head outputs of the ``[N, T, 3, H, W]`` clips' frames."""
+        """Head outputs of the ``[N, T, 3, H, W]`` clips' frames (or of ``[B, 3, H, W]``
+        images)."""
+        inputs, _ = self._images_as_clips(inputs, data_samples or [])
         self._check_clips(inputs, '_forward')
         return self._forward_frames(inputs.flatten(0, 1), inputs.size(1))

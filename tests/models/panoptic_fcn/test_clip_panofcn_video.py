@@ -96,8 +96,11 @@ def test_loss_and_predict_on_a_two_frame_clip():
     assert model.backbone.conv1.weight.grad.abs().sum() > 0
     assert model.panoptic_head.thing_projector.conv.weight.grad.abs().sum() > 0
     assert model.panoptic_head.stuff_projector.conv.weight.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match=r'expects \[N, T, 3, H, W\] clips'):
+    with pytest.raises(ValueError, match='are images and need DetDataSamples, got '
+                       'TrackDataSample'):
         model.loss(inputs[0], [sample])
+    with pytest.raises(ValueError, match=r'expects \[N, T, 3, H, W\] clips'):
+        model.loss(inputs[0, 0], [sample])
 
     model.eval()
     sample = training_clip()
@@ -260,3 +263,29 @@ def test_model_with_learned_clip_fusion_pads_a_short_clip():
     inputs, samples = clip_sample([0], size=64)  # one frame: padded to the 2 of the weights
     out = model.predict(torch.randn_like(inputs), samples)[0]
     assert out[0].pred_panoptic_seg.sem_seg.shape == (1, 64, 64)
+
+
+def test_images_are_clips_of_one_frame():
+    """The COCO pretraining configs feed [B, 3, H, W] images with DetDataSamples (mmdet's
+    PackDetInputs: no track ids)."""
+    model = tiny_model()
+    images = []
+    for frame in training_clip():
+        sample = DetDataSample(metainfo=frame.metainfo)
+        sample.gt_instances = InstanceData(labels=frame.gt_instances.labels,
+                                           masks=frame.gt_instances.masks)
+        sample.gt_sem_seg = frame.gt_sem_seg
+        images.append(sample)
+    inputs = torch.randn(2, 3, 64, 64)
+    losses = model.loss(inputs, images)
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert model._forward(inputs)['mask_features'].shape == (2, 16, 16, 16)
+    model.eval()
+    with torch.no_grad():
+        out = model.predict(inputs, images)
+    assert out is images
+    for sample in out:
+        pan = sample.pred_panoptic_seg.sem_seg
+        assert pan.shape == (1, 64, 64)
+        ids = torch.unique(pan[pan % INSTANCE_OFFSET < NUM_THINGS] // INSTANCE_OFFSET)
+        assert ids.tolist() == list(range(1, len(ids) + 1))  # things numbered 1, 2, ...
