@@ -179,6 +179,9 @@ class ClipPanopticFCN(BaseClipVideoModel):
                                      minlength=num + 1)[1:] > 0
             things &= present
         if things.any():
+            if self.tracker is None:
+                raise ValueError('ClipPanopticFCN: thing segments need the tracker (give '
+                                 'model.tracker; a tiny cost_limit links no clips)')
             track_ids[things] = self.tracker.update(segments.labels[things],
                                                     segments.embeds[things]).to(device)
         return track_ids
