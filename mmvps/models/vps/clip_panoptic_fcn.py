@@ -41,8 +41,9 @@ class ClipPanopticFCN(BaseClipVideoModel):
         merger (dict): :class:`ClipMaskMerger` config; the class numbers come from the head.
         tracker (dict): :class:`InterClipKernelTracker` config (``MODELS``).
         clip_feature_fusion (dict, optional): :class:`ClipFeatureFusion` on the head levels
-            (spec Sec. 3.6; None as released). With its learned frame weights a short last
-            test clip is padded by repeating its last frame, as the released code does.
+            (spec Sec. 3.6; None as released). With its learned frame weights a test clip
+            shorter than those weights (a short video) is padded by repeating its last frame,
+            as the released code does.
         data_preprocessor (dict, optional): mmdet ``TrackDataPreprocessor`` config.
         init_cfg (dict, optional): initialization config.
     """
