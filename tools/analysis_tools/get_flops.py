@@ -14,10 +14,16 @@ import argparse
 import numpy as np
 import torch
 from mmengine.analysis import FlopAnalyzer
+from mmengine.analysis.jit_handles import get_shape
 from mmengine.dataset import default_collate
 
 from mmvps.apis import build_frame_pipeline, clip_settings, init_model
 
+# mmcv's deformable convs trace as PythonOps; their weight is this input of the op
+DEFORM_CONV_WEIGHT_INPUT = {
+    'prim::PythonOp.ModulatedDeformConv2dFunction': 3,  # input, offset, mask, weight, bias
+    'prim::PythonOp.DeformConv2dFunction': 2,  # input, offset, weight
+}
 MATMUL_LIKE = ('mm', 'bmm', 'baddbmm', 'addmm', 'einsum', 'matmul', 'linear', 'convolution',
                'conv2d', 'conv1d', 'tensordot', 'dot')
 
@@ -33,6 +39,24 @@ class PredictClip(torch.nn.Module):
     def forward(self, inputs):
         sample = self.model.predict(inputs, self.data_samples)[0]
         return torch.stack([frame.pred_panoptic_seg.sem_seg for frame in sample])
+
+
+def deform_conv_flop_handle(weight_input: int):
+    """FLOP handle of an mmcv (modulated) deformable conv: one multiply-add per output element
+    and weight tap, as for a conv (the bilinear sampling of the inputs is not counted)."""
+
+    def handle(inputs, outputs) -> int:
+        weight = get_shape(inputs[weight_input])
+        return int(np.prod(get_shape(outputs[0])) * np.prod(weight[1:]))
+
+    return handle
+
+
+def add_deform_conv_handles(analyzer: FlopAnalyzer) -> FlopAnalyzer:
+    """Count mmcv's deformable convs (PanopticFCN's position head), which fvcore would skip."""
+    for op, weight_input in DEFORM_CONV_WEIGHT_INPUT.items():
+        analyzer.set_op_handle(op, deform_conv_flop_handle(weight_input))
+    return analyzer
 
 
 def parse_args(args=None):
@@ -53,7 +77,8 @@ def main(args=None):
         img=[frame] * clip_length, frame_id=list(range(clip_length)),
         video_name=['flops'] * clip_length))
     batch = model.data_preprocessor(default_collate([data]), False)
-    analyzer = FlopAnalyzer(PredictClip(model, batch['data_samples']), (batch['inputs'], ))
+    analyzer = add_deform_conv_handles(
+        FlopAnalyzer(PredictClip(model, batch['data_samples']), (batch['inputs'], )))
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     with torch.no_grad():

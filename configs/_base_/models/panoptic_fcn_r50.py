@@ -57,6 +57,8 @@ model = dict(
             instance_scales=((1, 64), (32, 128), (64, 256), (128, 512), (256, 2048)),
             min_overlap=0.7, sigma_factor=3, mask_stride=4),
         num_positives=3,
+        # True: the released code's pairing of dice weights and positives (wrong for T > 1)
+        released_weight_order=False,
         loss_center=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
                          loss_weight=1.0),
         loss_region=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 
+from mmvps.models.heads.panoptic_fcn import PanopticFCNHead
 from mmvps.registry import MODELS
 
 GN = dict(type='GN', num_groups=4)
@@ -199,3 +200,25 @@ def test_no_candidates_gives_empty_tensors():
     for cand in head.get_clip_candidates(out, 1):
         assert cand['thing_kernels'].shape == (0, 8) and cand['thing_labels'].shape == (0, )
         assert cand['stuff_kernels'].shape == (0, 8) and cand['stuff_scores'].shape == (0, )
+
+
+def test_released_weight_order():
+    """The released code reads a (slot, frame) table of weights in (frame, slot) order: with
+    2 slots and 2 frames, positive (frame 0, slot 1) gets the weights of (slot 0, frame 1) and
+    (frame 1, slot 0) those of (slot 1, frame 0); the diagonal keeps its own."""
+    table = torch.arange(12.).reshape(2, 2, 3)  # [slot, frame, k]
+    slots = torch.tensor([[0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 1]]).t()  # (clip, frame, slot)
+    got = PanopticFCNHead._released_weights([[table[:1], table[1:]]], slots, 2)
+    assert torch.equal(got, torch.stack([table[0, 0], table[0, 1], table[1, 0], table[1, 1]]))
+    # T = 1: the flag changes nothing
+    head = build_head(num_things=2, num_stuff=2)
+    torch.manual_seed(0)
+    feats = [torch.randn(1, 8, 32 // 2**i, 32 // 2**i) for i in range(3)]
+    out = head(feats)
+    clip = _one_instance_clip(1)
+    clip['masks'] = torch.cat([clip['masks'], clip['masks'].flip(-1)])
+    clip['labels'] = torch.tensor([0, 1])
+    plain = head.loss(out, [clip], (32, 32))
+    head.released_weight_order = True
+    released = head.loss(out, [clip], (32, 32))
+    assert released['loss_seg_th'].item() == pytest.approx(plain['loss_seg_th'].item())

@@ -35,6 +35,9 @@ class PanopticFCNHead(BaseModule):
             Clip-PanoFCN, 7 for image PanopticFCN), weighted by their centre score.
         loss_center, loss_region (dict): sigmoid focal losses on the soft targets.
         loss_mask (dict): V-Net dice loss (weight 3).
+        released_weight_order (bool): pair each thing positive with the dice weights the
+            released Clip-PanoFCN code gives it (an indexing slip: for T > 1 the weights of
+            another (instance, frame) of the clip); False (default) uses its own weights.
         test_cfg (dict): ``center_pool_sizes`` (one per head level), ``top_num`` (candidates
             per level and frame = ``top_num // 2``), ``thing_thr``, ``stuff_thr``.
     """
@@ -61,9 +64,11 @@ class PanopticFCNHead(BaseModule):
                  loss_mask: dict = dict(
                      type='DiceLoss', use_sigmoid=True, activate=True, naive_dice=False,
                      eps=1e-8, reduction='mean', loss_weight=3.0),
+                 released_weight_order: bool = False,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.released_weight_order = released_weight_order
         self.num_things = num_things
         self.num_stuff = num_stuff
         self.embed_channels = embed_channels
@@ -162,6 +167,8 @@ class PanopticFCNHead(BaseModule):
         stuff_kernels, stuff_frames, stuff_masks = [], [], []
         loss_center = loss_region = 0.
         num_thing_pos = 0
+        slot_values = [[] for _ in targets]  # per clip, per level [slots, T, k]
+        thing_slots, slot_offset = [], 0  # per positive (clip, frame, slot over all levels)
         for lvl, (center, region, kernel) in enumerate(
                 zip(outputs['center'], outputs['region'], outputs['kernels'])):
             h, w = center.shape[-2:]
@@ -172,12 +179,17 @@ class PanopticFCNHead(BaseModule):
             loss_region = loss_region + self.loss_region(
                 region, region_t, avg_factor=h * w * batch)
             kernel_flat = kernel.flatten(2)  # [B, C, hw]
-            # things: the top-k centre scores inside the instance mask
-            for n, target in enumerate(targets):
-                inst, frame = torch.nonzero(target['pos'][lvl], as_tuple=True)
-                if not len(inst):
+            # things: the top-k centre scores inside the instance mask, for every frame of
+            # each instance that is a target at this level (slots as in the reference)
+            kept_per_clip = [torch.nonzero(t['pos'][lvl].any(1)).flatten() for t in targets]
+            num_slots = max([1] + [len(kept) for kept in kept_per_clip])
+            for n, (target, kept) in enumerate(zip(targets, kept_per_clip)):
+                values_all = center.new_zeros(num_slots, num_frames, self.num_positives)
+                slot_values[n].append(values_all)
+                if not len(kept):
                     continue
-                num_thing_pos += len(inst)
+                inst = kept.repeat_interleave(num_frames)
+                frame = torch.arange(num_frames, device=kept.device).repeat(len(kept))
                 frame_idx = n * num_frames + frame
                 masks4 = target['masks'][inst, frame]  # [P, H4, W4]
                 guide = F.interpolate(masks4[:, None], size=(h, w), mode='bilinear',
@@ -185,12 +197,20 @@ class PanopticFCNHead(BaseModule):
                 score = center[frame_idx, target['labels'][inst]].detach().sigmoid()
                 score = torch.where(guide > 0.1, score, torch.zeros_like(score))
                 values, index = score.flatten(1).topk(self.num_positives, dim=1)
-                gathered = kernel_flat[frame_idx].gather(
-                    2, index[:, None].expand(-1, kernel_flat.shape[1], -1))
+                values_all[:len(kept)] = values.view(len(kept), num_frames, -1)
+                is_pos = target['pos'][lvl][inst, frame]
+                num_thing_pos += int(is_pos.sum())
+                gathered = kernel_flat[frame_idx[is_pos]].gather(
+                    2, index[is_pos][:, None].expand(-1, kernel_flat.shape[1], -1))
                 thing_kernels.append(gathered.transpose(1, 2))  # [P, k, C]
-                thing_weights.append(values)
-                thing_frames.append(frame_idx)
-                thing_masks.append(masks4)
+                thing_weights.append(values[is_pos])
+                thing_frames.append(frame_idx[is_pos])
+                thing_masks.append(masks4[is_pos])
+                slot = slot_offset + torch.arange(len(kept), device=kept.device).repeat_interleave(
+                    num_frames)
+                thing_slots.append(torch.stack(
+                    [torch.full_like(slot, n), frame, slot])[:, is_pos])
+            slot_offset += num_slots
             # stuff: mean over the whole level of binary region mask x kernel map
             for n, target in enumerate(targets):
                 frame, cls = torch.nonzero(target['region_pos'][lvl], as_tuple=True)
@@ -203,6 +223,9 @@ class PanopticFCNHead(BaseModule):
                 stuff_frames.append(frame_idx)
                 stuff_masks.append(target['sem'][frame, cls])
 
+        if self.released_weight_order and thing_weights:
+            thing_weights = [self._released_weights(slot_values, torch.cat(thing_slots, 1),
+                                                    slot_offset)]
         losses = dict(
             loss_pos_th=loss_center / max(num_thing_pos, 1),
             loss_pos_st=loss_region)
@@ -211,6 +234,19 @@ class PanopticFCNHead(BaseModule):
         losses['loss_seg_st'] = self._stuff_mask_loss(stuff_kernels, stuff_frames, stuff_masks,
                                                       mask_feats)
         return losses
+
+    @staticmethod
+    def _released_weights(slot_values: List[List[Tensor]], slots: Tensor,
+                          num_slots: int) -> Tensor:
+        """Dice weights of the positives as the released code pairs them: its weights are laid
+        out (slot, frame) per clip but read with the positives' (frame, slot) order, so
+        positive (t, s) gets the weights of flat entry ``t * S + s`` of the (slot, frame)
+        table (the right ones only for T = 1)."""
+        weights = []
+        for n, frame, slot in slots.t().tolist():
+            table = torch.cat(slot_values[n]).flatten(0, 1)  # [S * T, k]
+            weights.append(table[frame * num_slots + slot])
+        return torch.stack(weights)
 
     def _thing_mask_loss(self, kernels, weights, frames, masks, mask_feats) -> Tensor:
         """Weighted dice: each of the k kernels of a positive predicts a mask whose dice is
