@@ -1,4 +1,4 @@
-from . import kmax
+from . import kmax, tcb
 from .conv_kernel_head import ConvKernelHead
 from .kernel_fusion import KernelFusion
 from .kernel_iter_head import KernelIterHead
@@ -8,9 +8,10 @@ from .kernel_updator import KernelUpdator
 from .knet_match_costs import KNetDiceCost, KNetMaskCost
 from .kmax import *  # noqa: F401,F403
 from .panoptic_kernel_targets import get_kernel_targets, get_panoptic_gt
+from .tcb import *  # noqa: F401,F403
 
 __all__ = [
     'ConvKernelHead', 'KernelFusion', 'KernelIterHead', 'KernelLinking', 'KernelUpdateHead',
     'KernelUpdator', 'KNetDiceCost', 'KNetMaskCost', 'assemble_group_features',
     'get_kernel_targets', 'get_panoptic_gt'
-] + kmax.__all__
+] + kmax.__all__ + tcb.__all__
