@@ -8,6 +8,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, dict(
     cityscapes_vps_dataset=['CityscapesVPSDataset'],
     step_dataset=['KITTISTEPDataset', 'MOTChallengeSTEPDataset'],
     synthetic=['SyntheticVPSDataset', 'generate_synthetic_vps'],
+    synthetic_vss=['SyntheticVSSDataset', 'generate_synthetic_vss'],
     viper_vps_dataset=['VIPERVPSDataset'],
     video_panoptic_dataset=['VideoPanopticDataset'],
     vipseg_dataset=['VIPSegDataset'],

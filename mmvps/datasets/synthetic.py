@@ -123,9 +123,12 @@ class _Scene:
         self.wall_top = rng.uniform(0.12, 0.3) * height
         self.pan = rng.uniform(-1.0, 1.0)
 
-    def render(self, t, xx, yy):
-        """Official category map (void -1) and the RGB image of the stuff at frame ``t``."""
-        colors = {c['id']: np.asarray(c['color'], np.float64) for c in SYNTHETIC_CATEGORIES}
+    def render(self, t, xx, yy, colors=None):
+        """Official category map (void -1) and the RGB image of the stuff at frame ``t``;
+        ``colors`` (official id -> RGB) defaults to the categories' colours."""
+        if colors is None:
+            colors = {c['id']: c['color'] for c in SYNTHETIC_CATEGORIES}
+        colors = {cat: np.asarray(color, np.float64) for cat, color in colors.items()}
         xw = xx + self.pan * t  # world coordinates: stuff textures move with the pan
         horizon = self.horizon + self.wave * np.sin(2 * np.pi * xw / self.wave_period +
                                                     self.wave_phase)
@@ -203,9 +206,10 @@ def _make_things(rng, num_frames, height, width, entering) -> List[_Thing]:
     return things
 
 
-def _render_frame(scene, things, t, rng, xx, yy):
-    """RGB uint8 image and official ``(cat, inst)`` maps of frame ``t``."""
-    cat, image = scene.render(t, xx, yy)
+def _paint_frame(scene, things, t, rng, xx, yy, colors=None):
+    """Float RGB image (with sensor noise, not yet quantised) and official ``(cat, inst)`` maps
+    of frame ``t``; ``colors`` as in :meth:`_Scene.render`."""
+    cat, image = scene.render(t, xx, yy, colors)
     inst = np.zeros_like(cat)
     for thing in sorted(things, key=lambda thing: thing.depth):  # back to front
         cx, cy = thing.center(t, scene.height, scene.width)
@@ -215,8 +219,17 @@ def _render_frame(scene, things, t, rng, xx, yy):
         image[mask] = color * texture[mask][:, None]
         cat[mask] = thing.category
         inst[mask] = thing.track_id
-    image = image + rng.normal(0, 4, image.shape)  # sensor noise
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8), cat, inst
+    return image + rng.normal(0, 4, image.shape), cat, inst  # sensor noise
+
+
+def _quantise(image):
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def _render_frame(scene, things, t, rng, xx, yy):
+    """RGB uint8 image and official ``(cat, inst)`` maps of frame ``t``."""
+    image, cat, inst = _paint_frame(scene, things, t, rng, xx, yy)
+    return _quantise(image), cat, inst
 
 
 def _write_video(out_dir, name, rng, num_frames, height, width, entering):

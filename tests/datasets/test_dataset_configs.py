@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from mmvps.datasets import generate_synthetic_vps
+from mmvps.datasets import generate_synthetic_vps, generate_synthetic_vss
 from mmvps.registry import METRICS
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_', 'datasets')
@@ -46,6 +46,8 @@ def make_tree(name, root):
         make_vipseg_720p(root, vipseg_splits())
     elif name == 'synthetic_vps':
         generate_synthetic_vps(root, 1, 1, num_frames=3, height=32, width=48, seed=1)
+    elif name == 'synthetic_vss':
+        generate_synthetic_vss(root, 1, 1, num_frames=3, height=32, width=48, seed=1)
     elif name == 'vspw':
         frames = {f'{166 + t:08d}': f for t, f in enumerate(panoptic_video((0, 28), (60, )))}
         make_vspw(root, dict(train={'0_a': frames}, val={'1_b': frames}))
@@ -67,7 +69,7 @@ def make_tree(name, root):
         raise KeyError(name)
 
 
-CONFIGS = ['vipseg', 'vipseg_720p', 'synthetic_vps', 'vspw', 'kitti_step', 'motchallenge_step',
+CONFIGS = ['vipseg', 'vipseg_720p', 'synthetic_vps', 'synthetic_vss', 'vspw', 'kitti_step', 'motchallenge_step',
            'cityscapes_vps', 'viper_vps']
 
 
@@ -122,6 +124,6 @@ def test_config_loads_its_tree(name, tmp_path):
                 assert tuple(pan.shape[1:]) == tuple(frame.ori_shape)
                 # Cityscapes-VPS: frame 0 of img_all lies before the first annotated frame
                 assert frame.is_annotated == (name != 'cityscapes_vps')
-                has_tracks = name not in ('vspw', 'cityscapes_vps')
+                has_tracks = name not in ('vspw', 'synthetic_vss', 'cityscapes_vps')
                 assert bool((pan >= 1000).any()) == has_tracks
                 assert bool((pan == 255).all()) == (name == 'cityscapes_vps')
