@@ -123,7 +123,8 @@ def test_region_gather_on_hand_made_features():
 def test_head_without_references_is_the_image_baseline(kind):
     torch.manual_seed(1)
     if kind == 'ppm':
-        head = randomize_bn(STPPMHead(16, K, channels=8, pool_scales=(1, 2, 3, 6)))
+        head = randomize_bn(STPPMHead(16, K, channels=8, pool_channels=4,
+                                     pool_scales=(1, 2, 3, 6)))
     else:
         head = randomize_bn(STOCRHead(16, K, channels=8, key_channels=4))
     x = torch.randn(2, 16, 7, 11)

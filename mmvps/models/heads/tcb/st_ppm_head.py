@@ -82,7 +82,9 @@ class STPPMHead(TCBHeadMixin, BaseModule):
     Args:
         in_channels (int): layer4 channels (2048).
         num_classes (int): classes K.
-        channels (int): per-bin and bottleneck channels. Defaults to 512.
+        channels (int): bottleneck channels. Defaults to 512.
+        pool_channels (int, optional): channels of each projected bin. Defaults to
+            ``channels``.
         pool_scales (Sequence[int]): PPM bins. Defaults to (1, 2, 3, 6).
         dropout_ratio (float): Dropout2d before the classifier. Defaults to 0.1.
         blending (dict): :class:`TemporalContextBlending` config.
@@ -90,13 +92,16 @@ class STPPMHead(TCBHeadMixin, BaseModule):
     """
 
     def __init__(self, in_channels: int, num_classes: int, channels: int = 512,
+                 pool_channels: Optional[int] = None,
                  pool_scales: Sequence[int] = (1, 2, 3, 6), dropout_ratio: float = 0.1,
                  blending: dict = dict(type='TemporalContextBlending'),
                  norm_cfg: dict = dict(type='BN'), init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.ppm = PyramidPoolingModule(in_channels, channels, pool_scales, norm_cfg=norm_cfg)
+        pool_channels = pool_channels or channels
+        self.ppm = PyramidPoolingModule(in_channels, pool_channels, pool_scales,
+                                        norm_cfg=norm_cfg)
         self.blending = MODELS.build(blending)
-        self.bottleneck = ConvModule(in_channels + len(self.ppm.pool_scales) * channels,
+        self.bottleneck = ConvModule(in_channels + len(self.ppm.pool_scales) * pool_channels,
                                      channels, 3, padding=1, norm_cfg=norm_cfg)
         self.dropout = nn.Dropout2d(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
         self.conv_seg = nn.Conv2d(channels, num_classes, 1)
