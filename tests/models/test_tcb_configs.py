@@ -3,8 +3,10 @@ count; the CPU defaults train and evaluate (VideoSemSegMetric) on a tiny synthet
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
@@ -69,7 +71,7 @@ def tiny_vss(tmp_path_factory):
 
 
 @pytest.mark.parametrize('path', SYNTHETIC, ids=[path.stem for path in SYNTHETIC])
-def test_cpu_default_trains_and_evaluates(path, tiny_vss):
+def test_cpu_default_trains_and_evaluates(path, tiny_vss, tmp_path):
     cfg = Config.fromfile(path)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -91,16 +93,26 @@ def test_cpu_default_trains_and_evaluates(path, tiny_vss):
     val_cfg.update(data_root=str(tiny_vss))
     val_set = DATASETS.build(val_cfg)
     metric = METRICS.build(cfg.val_evaluator)
-    metric.dataset_meta = val_set.metainfo
+    writer = METRICS.build(dict(type='VideoSemSegMetric', format_only=True,
+                                submission_format='vspw', outfile_prefix=str(tmp_path / 'vspw')))
+    metric.dataset_meta = writer.dataset_meta = val_set.metainfo
     model.eval()
     video_length = val_set.get_data_info(0)['video_length']
+    predictions = []
     for frame in range(video_length):
         data = val_set.prepare_data((0, frame))
         outputs = model.val_step(pseudo_collate([data]))
-        metric.process({}, [o.to_dict() if hasattr(o, 'to_dict') else o for o in outputs])
-        assert outputs[0].video_data_samples[0].pred_panoptic_seg.sem_seg.shape == (1, 48, 80)
+        metric.process({}, outputs)
+        writer.process({}, outputs)
+        pred = outputs[0].video_data_samples[0].pred_panoptic_seg.sem_seg
+        assert pred.shape == (1, 48, 80) and 0 <= int(pred.min()) and int(pred.max()) < 6
+        predictions.append((outputs[0].video_data_samples[0].metainfo, pred[0].numpy()))
     results = metric.evaluate(1)
-    assert 0 <= results['vss/mIoU'] <= 100
+    assert 0 <= results['vss/mIoU'] <= 100 and 'vss/mVC8' not in results  # 6-frame video
+    writer.evaluate(1)
+    for meta, pred in predictions:  # the VSPW writer: one PNG of class ids per frame
+        png = tmp_path / 'vspw' / meta['video_name'] / (meta['frame_name'] + '.png')
+        assert (np.asarray(Image.open(png)) == pred).all()
 
 
 def _sgd(model):
