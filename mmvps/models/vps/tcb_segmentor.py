@@ -11,7 +11,7 @@ from torch import Tensor
 
 from mmvps.registry import MODELS
 from mmvps.structures.panoptic import IGNORE_INDEX
-from ..heads.tcb import FrameContextCache
+from ..heads.tcb import FrameContextCache, STOCRHead
 from .base_clip_video_model import BaseClipVideoModel, ClipPrediction
 
 
@@ -90,7 +90,7 @@ class TCBSegmentor(BaseClipVideoModel):
             raise ValueError(f'TCBSegmentor: aux_head has {self.aux_head.num_classes} classes, '
                              f'decode_head {self.decode_head.num_classes}')
         self.num_classes = self.decode_head.num_classes
-        if memory is not None and type(self.decode_head).__name__ != 'STOCRHead':
+        if memory is not None and not isinstance(self.decode_head, STOCRHead):
             raise ValueError('TCBSegmentor: the object-region memory needs an STOCRHead, got '
                              f'{type(self.decode_head).__name__}')
         self.memory = MODELS.build(copy.deepcopy(memory)) if memory is not None else None
