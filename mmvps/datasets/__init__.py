@@ -14,6 +14,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, dict(
     vipseg_dataset=['VIPSegDataset'],
     vspw_dataset=['VSPWDataset'],
     samplers=['VideoBalancedTestSampler', 'balance_videos'],
-    transforms=['PackVideoPanopticInputs', 'VideoClipSample', 'video_clip_starts',
-                'FilterTrackAnnotations', 'LoadVideoPanopticAnnotations',
+    transforms=['PackVideoPanopticInputs', 'TemporalOffsetFrameSample', 'VideoClipSample',
+                'video_clip_starts', 'FilterTrackAnnotations', 'LoadVideoPanopticAnnotations',
                 'LoadImageFromFile']))

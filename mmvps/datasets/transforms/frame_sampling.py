@@ -1,4 +1,5 @@
-"""Clip sampling for clip-level (near-online) models: Video-kMaX's clip-kMaX, Clip-PanoFCN.
+"""Clip sampling for clip-level (near-online) models: Video-kMaX's clip-kMaX, Clip-PanoFCN;
+target + reference frames at fixed offsets for TCB.
 
 Key + reference frame sampling for online models (Video K-Net: one reference frame in [-2, 2])
 is mmdet's ``UniformRefFrameSample(num_ref_imgs=1, frame_range=2)``.
@@ -118,3 +119,67 @@ class VideoClipSample(BaseFrameSample):
         return (f'{self.__class__.__name__}(clip_length={self.clip_length}, '
                 f'frame_stride={self.frame_stride}, clip_overlap={self.clip_overlap}, '
                 f'test_mode={self.test_mode}, collect_video_keys={self.collect_video_keys})')
+
+
+@TRANSFORMS.register_module()
+class TemporalOffsetFrameSample(BaseFrameSample):
+    """A TCB training clip: a target frame and references at fixed offsets (VSPW's released
+    sampler, spec tcb.md section 3).
+
+    With probability ``reverse_prob`` the video's frame list is reversed (references then lie
+    in the past, else in the future). The target is position ``p`` of that list, uniform over
+    the positions that leave room for the largest offset (the sampler's ``key_frame_id``, when
+    given, is used instead, moved back to fit); the clip is positions ``p, p + d1, ..., p + dN``,
+    target first. A video too short for the offsets repeats its last frame. Only the target
+    is a key frame (``key_frame_flags``); every frame keeps its annotations (the aux loss
+    supervises all of them).
+
+    Args:
+        offsets (Sequence[int]): reference offsets. Defaults to (3, 6, 9); () samples single
+            frames (the image baselines).
+        reverse_prob (float): probability of reversing the frame list. Defaults to 0.5.
+        collect_video_keys (list[str]): see mmdet's ``BaseFrameSample``.
+    """
+
+    def __init__(self,
+                 offsets: Sequence[int] = (3, 6, 9),
+                 reverse_prob: float = 0.5,
+                 collect_video_keys: Sequence[str] = ('video_id', 'video_length')):
+        offsets = tuple(int(d) for d in offsets)
+        if any(d < 1 for d in offsets):
+            raise ValueError(f'TemporalOffsetFrameSample: offsets must be >= 1, got {offsets}')
+        if not 0 <= reverse_prob <= 1:
+            raise ValueError(f'TemporalOffsetFrameSample: reverse_prob must lie in [0, 1], got '
+                             f'{reverse_prob}')
+        super().__init__(collect_video_keys=list(collect_video_keys))
+        self.offsets = offsets
+        self.reverse_prob = reverse_prob
+
+    def frame_ids(self, video_length: int, reverse: bool, key_frame_id=None) -> List[int]:
+        """Frame indices of the clip (target first) in the video's original order."""
+        if video_length < 1:
+            raise ValueError(f'a video needs at least one frame, got video_length={video_length}')
+        last = max(0, video_length - 1 - max(self.offsets, default=0))
+        if key_frame_id is None:
+            position = random.randint(0, last)
+        else:
+            position = video_length - 1 - key_frame_id if reverse else key_frame_id
+            position = max(0, min(position, last))
+        positions = [min(position + d, video_length - 1) for d in (0, ) + self.offsets]
+        return [video_length - 1 - p if reverse else p for p in positions]
+
+    def transform(self, video_infos: dict) -> Dict[str, List]:
+        if 'images' not in video_infos:
+            raise KeyError('TemporalOffsetFrameSample needs a whole video record (with '
+                           '"images")')
+        reverse = random.random() < self.reverse_prob
+        frame_ids = self.frame_ids(len(video_infos['images']), reverse,
+                                   video_infos.get('key_frame_id'))
+        results = self.prepare_data(video_infos, frame_ids)
+        results['key_frame_flags'] = [True] + [False] * len(self.offsets)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(offsets={self.offsets}, '
+                f'reverse_prob={self.reverse_prob}, '
+                f'collect_video_keys={self.collect_video_keys})')
