@@ -294,3 +294,26 @@ def test_semantic_model_predictions(kmax):
     for result, expected in zip(results, panoptic):
         np.testing.assert_array_equal(result.panoptic, expected % 1000)
         assert all(s['track_id'] == 0 for s in result.segments)
+
+
+# Every CPU default video model in configs/ (a new model's synthetic config joins by itself).
+CPU_DEFAULTS = sorted(p for p in (REPO_ROOT / 'configs').glob('*/*_synthetic*.py')
+                      if p.parent.name != 'other_project')
+
+
+@pytest.mark.parametrize('config', CPU_DEFAULTS, ids=lambda p: p.stem)
+def test_every_cpu_default_video_model_streams_one_result_per_frame(config):
+    """Each model gives one result per frame, in order, each as soon as the clip that predicts
+    it has been read (online models: at once)."""
+    torch.manual_seed(0)
+    model = init_model(str(config))
+    clip_length, clip_overlap = clip_settings(model.cfg)
+    frames = static_frames(7)
+    source = CountingFrames(frames)
+    seen = []
+    for result in inference_video(model, source):
+        seen.append(result.frame_id)
+        # the clip that predicts a frame starts at or before it and is read by then
+        assert source.taken <= result.frame_id + clip_length
+        check_result(result, frames[result.frame_id])
+    assert seen == list(range(7))
