@@ -1,5 +1,5 @@
 from . import (backbones, heads, layers, losses, necks, segmentors,  # noqa: F401
-               task_modules, track_heads, trackers, vps)
+               task_modules, track_heads, trackers, vps, vpsnet)
 from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
@@ -10,3 +10,4 @@ from .task_modules import *  # noqa: F401,F403
 from .track_heads import *  # noqa: F401,F403
 from .trackers import *  # noqa: F401,F403
 from .vps import *  # noqa: F401,F403
+from .vpsnet import *  # noqa: F401,F403
