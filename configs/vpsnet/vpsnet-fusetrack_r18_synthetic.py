@@ -7,7 +7,7 @@
 #       --train-videos 96 --val-videos 16
 #   python tools/train.py configs/vpsnet/vpsnet-fusetrack_r18_synthetic.py
 #   python tools/test.py configs/vpsnet/vpsnet-fusetrack_r18_synthetic.py \
-#       work_dirs/vpsnet-fusetrack_r18_synthetic/iter_1500.pth
+#       work_dirs/vpsnet-fusetrack_r18_synthetic/iter_3000.pth
 _base_ = [
     '../_base_/models/vpsnet_r50_fpn.py', '../_base_/datasets/synthetic_vps.py',
     '../_base_/default_runtime.py'
@@ -75,7 +75,7 @@ val_dataloader = dict(
     dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 1500
+max_iters = 3000
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
