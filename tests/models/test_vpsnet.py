@@ -88,6 +88,22 @@ def test_training_losses_and_gradients(synthetic_root):
         assert param.grad is not None and param.grad.abs().sum() > 0
 
 
+def test_samples_without_things_train(synthetic_root):
+    """A crop that keeps no thing (key and reference): zero box/mask/match terms, finite
+    semantic and panoptic terms."""
+    cfg = load_cfg(CPU_DEFAULT, synthetic_root)
+    model = build(cfg).train()
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    data = model.data_preprocessor(pseudo_collate([dataset[(0, 1)]]), True)
+    for frame in data['data_samples'][0]:
+        frame.gt_instances = frame.gt_instances[:0]
+    total, log_vars = model.parse_losses(model.loss(data['inputs'], data['data_samples']))
+    assert torch.isfinite(total)
+    assert log_vars['loss_mask'] == log_vars['loss_match'] == log_vars['loss_bbox'] == 0
+    assert log_vars['loss_segm'] > 0 and log_vars['loss_pano'] > 0
+    total.backward()
+
+
 def test_few_steps_reduce_the_losses(synthetic_root):
     cfg = load_cfg(CPU_DEFAULT, synthetic_root)
     model = build(cfg).train()
