@@ -10,3 +10,5 @@ from .task_modules import *  # noqa: F401,F403
 from .track_heads import *  # noqa: F401,F403
 from .trackers import *  # noqa: F401,F403
 from .vps import *  # noqa: F401,F403
+from . import flow, ops  # noqa: F401,E402
+from .flow import *  # noqa: F401,F403,E402
