@@ -76,7 +76,7 @@ def test_released_fusetrack_layout_loads_strictly_into_mmvps_parts():
                if k.startswith(part + '.')}
         assert got == expected, part
         module.load_state_dict({k[len(part) + 1:]: v for k, v in converted.items()
-                                if k.startswith(part + '.')}, strict=True)
+                                if k.startswith(part + '.')}, strict=True, assign=True)
         compared.append(part)
     assert {'backbone', 'neck', 'rpn_head', 'roi_head', 'extra_neck'} <= set(compared)
 
