@@ -180,6 +180,23 @@ def test_zero_refinement_makes_align_an_identity_warp():
     assert not torch.allclose(aligned(feats, ref, img, img)[0], base[0])
 
 
+def test_init_weights_xavier_for_neck_and_keeps_flow_estimator_weights():
+    neck = FlowAlignAttendFusion(
+        in_channels=8, flow_estimator=dict(type='PWCLiteFlow', channels=(8, 8, 8)))
+    flow_net = neck.flow_estimator
+    for p in flow_net.parameters():
+        torch.nn.init.constant_(p, 0.25)
+    flow_net._is_init = True  # as a loaded checkpoint (FlowNet2Torch(checkpoint=...)) marks it
+    neck.init_weights()
+    assert all((p == 0.25).all() for p in flow_net.parameters())
+    # xavier-uniform bound sqrt(6 / (fan_in + fan_out)), biases 0, also inside ConvModules
+    weight = neck.refine.conv.weight
+    bound = (6 / (8 * 9 + 8 * 9))**0.5
+    assert weight.abs().max() <= bound and weight.abs().max() > bound / 2
+    assert neck.refine.conv.bias.abs().max() == 0
+    assert neck.flow_refiner.convs[0].conv.bias.abs().max() == 0
+
+
 def test_fusion_attend_switch_and_errors():
     neck = FlowAlignAttendFusion(in_channels=8, attend=False, align=False)
     assert not hasattr(neck.fusion, 'spatial_1') and not hasattr(neck.fusion, 'temporal_key')

@@ -61,6 +61,8 @@ class PWCLiteFlow(BaseModule):
             self.heads.append(nn.Sequential(*layers))
 
     def init_weights(self) -> None:
+        if self.is_init:  # e.g. loaded weights
+            return
         super().init_weights()
         for head in self.heads:
             nn.init.zeros_(head[-1].weight)

@@ -4,9 +4,10 @@ import copy
 from typing import Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, xavier_init
 from torch import Tensor
 
 from mmvps.models.flow.utils import resize_flow
@@ -63,8 +64,7 @@ class FlowAlignAttendFusion(BaseModule):
                  align: bool = True,
                  attend: bool = True,
                  align_corners: bool = True,
-                 init_cfg: Optional[dict] = dict(
-                     type='Xavier', layer='Conv2d', distribution='uniform')):
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if not 0 <= refine_level < num_levels:
             raise ValueError(f'FlowAlignAttendFusion: refine_level={refine_level} is not in '
@@ -98,6 +98,23 @@ class FlowAlignAttendFusion(BaseModule):
             refiner['in_channels'] = in_channels
             self.flow_refiner = MODELS.build(refiner)
         self.last_flows = None
+
+    def init_weights(self) -> None:
+        """Xavier-uniform for every conv of the neck (the released code); the flow estimator
+        keeps its own initialisation (or the FlowNet2 weights it loaded), which a neck-wide
+        ``init_cfg`` would overwrite."""
+        if self.init_cfg is not None:
+            super().init_weights()
+            return
+        for name, child in self.named_children():
+            if name == 'flow_estimator':
+                if hasattr(child, 'init_weights'):
+                    child.init_weights()
+                continue
+            for module in child.modules():
+                if isinstance(module, nn.Conv2d):
+                    xavier_init(module, distribution='uniform')
+        self._is_init = True
 
     def gather(self, feats: Sequence[Tensor]) -> Tensor:
         size = feats[self.refine_level].shape[-2:]
