@@ -1,8 +1,8 @@
 # CPU default of VPSNet (spec vpsnet.md §7): a small FuseTrack VPSNet (ResNet-18 with 16 base
 # channels and GroupNorm, 32-channel FPN, no deformable convs) trained from scratch on the
 # synthetic videos with key + reference frames, then evaluated online (one frame per step, the
-# previous frame as the reference) on the synthetic val split. Until the align-and-attend
-# fusion neck is merged, the extra neck is the Base neck (mmdet BFP).
+# previous frame as the reference) on the synthetic val split. Fusion: zero initial flow, a
+# residual flow refined on a 5x5 correlation (spec §7), temporal-spatial attention on 32 channels.
 #   python tools/misc/make_synthetic_vps.py data/synthetic_vps --overwrite \
 #       --train-videos 96 --val-videos 16
 #   python tools/train.py configs/vpsnet/vpsnet-fusetrack_r18_synthetic.py
@@ -22,7 +22,16 @@ model = dict(
         depth=18, base_channels=16, frozen_stages=-1, norm_cfg=norm_cfg, norm_eval=False,
         init_cfg=None),
     neck=dict(in_channels=[16, 32, 64, 128], out_channels=channels),
-    extra_neck=dict(in_channels=channels),
+    extra_neck=dict(
+        _delete_=True,
+        type='FlowAlignAttendFusion',
+        in_channels=channels,
+        num_levels=5,
+        refine_level=0,
+        refine_type='conv',
+        fusion=dict(type='TemporalSpatialAttentionFusion'),
+        flow_estimator=dict(type='ZeroFlow'),
+        flow_refiner=dict(type='FlowRefiner', max_displacement=2, hidden_channels=(16, 16, 8))),
     rpn_head=dict(
         in_channels=channels, feat_channels=channels,
         anchor_generator=dict(scales=[4])),

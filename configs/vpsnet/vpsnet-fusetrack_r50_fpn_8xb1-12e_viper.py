@@ -3,8 +3,8 @@
 # scale jitter and 800 x 1600 crops, a reference within +-5 frames, 12 epochs (lr x0.1 at 8 and
 # 11), initialised from a COCO-pretrained Base model (neither released). Test: 10 'day' val
 # videos, online, VPQ windows of the 'viper' preset.
-# Paper (Table 4): FuseTrack VPQ 51.9 (k=0 55.4). Until the align-and-attend neck is merged the
-# extra neck is the Base neck (mmdet BFP).
+# Paper (Table 4): FuseTrack VPQ 51.9 (k=0 55.4). Initial flow: PWCLiteFlow (see the
+# Cityscapes-VPS FuseTrack config).
 _base_ = './vpsnet-fusetrack_r50_fpn_8xb1-28.8k_cityscapes-vps.py'
 
 num_things, num_stuff = 10, 13

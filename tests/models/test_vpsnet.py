@@ -86,6 +86,9 @@ def test_training_losses_and_gradients(synthetic_root):
                   model.semantic_head.conv_logits.weight, model.roi_head.mask_head.conv_logits
                   .weight, model.extra_neck.refine.conv.weight):
         assert param.grad is not None and param.grad.abs().sum() > 0
+    # the fusion neck (attention and residual-flow refiner) learns from the task losses
+    for part in (model.extra_neck.fusion, model.extra_neck.flow_refiner):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in part.parameters())
 
 
 def test_samples_without_things_train(synthetic_root):
@@ -217,3 +220,19 @@ def test_video_reset_and_bad_inputs(synthetic_root):
     bad.panoptic_head.num_things = 2
     with pytest.raises(ValueError, match='thing classes'):
         MODELS.build(bad)
+
+
+def test_converted_released_fusetrack_loads_strictly_into_vpsnet():
+    """A state dict with every key and shape of the released Cityscapes FuseTrack checkpoint,
+    converted by tools/model_converters/vpsnet_to_mmvps.py, fills the whole VPSNet of the
+    FlowNet2 config, strictly (meta tensors: no memory)."""
+    import sys
+    sys.path.insert(0, str(REPO / 'tests' / 'tools'))
+    from test_vpsnet_converter import load_converter, released_layout
+    converted, _ = load_converter().convert_vpsnet(released_layout(), 'fusetrack.pth')
+    cfg = load_cfg(CONFIG_DIR / 'vpsnet-fusetrack_r50_fpn_flownet2_8xb1-28.8k_cityscapes-vps.py')
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert {k: tuple(v.shape) for k, v in converted.items()} == expected
+    model.load_state_dict(converted, strict=True, assign=True)
