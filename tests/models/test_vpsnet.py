@@ -236,3 +236,21 @@ def test_converted_released_fusetrack_loads_strictly_into_vpsnet():
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     assert {k: tuple(v.shape) for k, v in converted.items()} == expected
     model.load_state_dict(converted, strict=True, assign=True)
+
+
+def test_iou_match_with_zero_flow_equals_plain_mask_iou(synthetic_root):
+    """IoU-Match through the model's flow estimator: zero flow gives the unwarped matching."""
+    outputs = []
+    for use_flow in (False, True):
+        cfg = load_cfg(CONFIG_DIR / 'vpsnet-fusetrack_r18_synthetic_iou-match.py', synthetic_root)
+        cfg.model.roi_head.panoptic_cfg.score_thr = 0.0
+        cfg.model.tracker.use_flow = use_flow
+        if use_flow:
+            cfg.model.flow_estimator = dict(type='ZeroFlow')
+        model = build(cfg).eval()
+        maps = []
+        run_video_inference(model, cfg, lambda m, frame: maps.append(
+            frame.pred_panoptic_seg.sem_seg.clone()))
+        outputs.append(torch.stack(maps))
+    assert torch.equal(outputs[0], outputs[1])
+    assert (outputs[0] // INSTANCE_OFFSET).max() > 0

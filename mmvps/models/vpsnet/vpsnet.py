@@ -238,12 +238,16 @@ class VPSNet(BaseClipVideoModel):
         ref_raw = self._prev_raw if self._prev_raw is not None else raw
         ref_img = self._prev_img if self._prev_img is not None else img
         x = self.apply_extra_neck(raw, ref_raw, img, ref_img)
+        meta = frame.metainfo
         self._flow = None
-        if self.flow_estimator is not None:
-            self._flow = self.flow_estimator(img, ref_img)
+        if self.flow_estimator is not None:  # the image part of the (padded) flow
+            flow = self.flow_estimator(img, ref_img)
+            fh, fw = flow.shape[-2:]
+            crop_h = round(meta['img_shape'][0] * fh / img.shape[-2])
+            crop_w = round(meta['img_shape'][1] * fw / img.shape[-1])
+            self._flow = flow[..., :crop_h, :crop_w]
         self._prev_raw, self._prev_img = raw, img
 
-        meta = frame.metainfo
         rpn_results = self.rpn_head.predict(x, [frame], rescale=False)
         dets = self.roi_head.predict_panoptic_dets(x, [meta], rpn_results)[0]
         bboxes, labels, scores = dets.bboxes, dets.labels.long(), dets.scores
