@@ -8,7 +8,12 @@
 # (the released checkpoints carry FlowNet2; add it with --flownet2 to one that does not).
 _base_ = './vpsnet-fusetrack_r50_fpn_8xb1-28.8k_cityscapes-vps.py'
 
+# mmdet v1's RoIAlign samples without the half-pixel offset (aligned=False); its +1 box width
+# convention is not reproduced
 model = dict(
     extra_neck=dict(
         flow_estimator=dict(_delete_=True, type='FlowNet2Torch', checkpoint=None),
-        align_corners=False))
+        align_corners=False),
+    roi_head=dict(
+        bbox_roi_extractor=dict(roi_layer=dict(aligned=False)),
+        mask_roi_extractor=dict(roi_layer=dict(aligned=False))))
