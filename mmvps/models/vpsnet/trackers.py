@@ -213,9 +213,10 @@ class IoUMatchTracker:
         if segment_map is None:
             raise ValueError('IoUMatchTracker.update needs the frame\'s segment_map')
         labels = instances.labels
-        masks = [segment_map == i + 1 for i in range(len(labels))]
+        num = len(labels)
         present = torch.nonzero(instances.present).squeeze(1).tolist()
-        ids = torch.zeros(len(labels), dtype=torch.long, device=labels.device)
+        ids = torch.zeros(num, dtype=torch.long, device=labels.device)
+        segment_map = segment_map.long()
         if self.prev_map is not None and present and self.prev_labels:
             prev = self.prev_map
             if self.use_flow:
@@ -224,15 +225,20 @@ class IoUMatchTracker:
                                      'this frame to the previous one')
                 prev = warp_id_map(prev, flow)
             prev_ids = sorted(self.prev_labels)
-            iou = np.zeros((len(present), len(prev_ids)))
-            for a, i in enumerate(present):
-                for b, pid in enumerate(prev_ids):
-                    if self.prev_labels[pid] != int(labels[i]):
-                        continue
-                    prev_mask = prev == pid
-                    union = int((masks[i] | prev_mask).sum())
-                    if union:
-                        iou[a, b] = int((masks[i] & prev_mask).sum()) / union
+            # one joint histogram gives every intersection and both areas
+            lookup = torch.zeros(max(prev_ids) + 1, dtype=torch.long, device=prev.device)
+            lookup[torch.as_tensor(prev_ids, device=prev.device)] = torch.arange(
+                1, len(prev_ids) + 1, device=prev.device)
+            prev_index = lookup[prev]
+            joint = torch.bincount((segment_map * (len(prev_ids) + 1) + prev_index).reshape(-1),
+                                   minlength=(num + 1) * (len(prev_ids) + 1)).view(
+                                       num + 1, len(prev_ids) + 1).double()
+            inter = joint[1:, 1:]
+            union = joint[1:].sum(1, keepdim=True) + joint[:, 1:].sum(0, keepdim=True) - inter
+            iou = (inter / union.clamp(min=1)).cpu()
+            same_class = labels.cpu()[:, None] == torch.as_tensor(
+                [self.prev_labels[pid] for pid in prev_ids])[None]
+            iou = (iou * same_class)[present].numpy()
             rows, cols = linear_sum_assignment(-iou)
             for a, b in zip(rows, cols):
                 if iou[a, b] >= self.iou_thr:
@@ -241,9 +247,7 @@ class IoUMatchTracker:
             if ids[i] == 0:
                 ids[i] = self.next_id
                 self.next_id += 1
-        self.prev_map = torch.zeros_like(segment_map, dtype=torch.long)
-        self.prev_labels = {}
-        for i in present:
-            self.prev_map[masks[i]] = ids[i]
-            self.prev_labels[int(ids[i])] = int(labels[i])
+        lookup = torch.cat([ids.new_zeros(1), ids])
+        self.prev_map = lookup[segment_map]
+        self.prev_labels = {int(ids[i]): int(labels[i]) for i in present}
         return ids
