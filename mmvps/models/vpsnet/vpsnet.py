@@ -224,6 +224,7 @@ class VPSNet(BaseClipVideoModel):
         super().reset_video(video)
         self._prev_raw: Optional[Tuple[Tensor]] = None
         self._prev_img: Optional[Tensor] = None
+        self._flow: Optional[Tensor] = None
 
     def segment_clip(self, inputs: Tensor, track_sample: TrackDataSample) -> ClipPrediction:
         """Panoptic segmentation of a one-frame clip at the original size; ``segments`` are the
