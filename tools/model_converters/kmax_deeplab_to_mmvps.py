@@ -13,16 +13,20 @@ Usage: python tools/model_converters/kmax_deeplab_to_mmvps.py IN.pth|IN.pkl OUT.
 (``--video``: keys under ``segmenter.``, for ``VideoKMaX``)
 """
 import argparse
-import pickle
+import os.path as osp
 import re
+import sys
 from collections import OrderedDict
-from pathlib import Path
 from typing import Dict, List, Tuple
 
-import numpy as np
 import torch
 
 from mmvps.models.backbones import convert_convnext_state_dict
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from model_converter_utils import (BN_STATS, add_num_batches_tracked,  # noqa: E402
+                                   apply_rules, detectron2_resnet_key,
+                                   load_detectron2_checkpoint, save_converted)
 
 PIXEL_DECODER = 'sem_seg_head.pixel_decoder.'
 PREDICTOR = 'sem_seg_head.predictor.'
@@ -77,32 +81,10 @@ SEMANTIC_RULES = [
     (r'^conv_block_1\.', 'conv_pw.'),
     (r'^final_conv\.', 'cls_conv.'),
 ]
-# detectron2 ResNet -> mmdet ResNet
-RESNET_RULES = [
-    (r'^stem\.conv1\.norm\.', 'bn1.'),
-    (r'^stem\.conv1\.weight$', 'conv1.weight'),
-    (r'^res(\d)\.(\d+)\.shortcut\.norm\.', lambda m: f'layer{int(m[1]) - 1}.{m[2]}.downsample.1.'),
-    (r'^res(\d)\.(\d+)\.shortcut\.weight$',
-     lambda m: f'layer{int(m[1]) - 1}.{m[2]}.downsample.0.weight'),
-    (r'^res(\d)\.(\d+)\.conv(\d)\.norm\.', lambda m: f'layer{int(m[1]) - 1}.{m[2]}.bn{m[3]}.'),
-    (r'^res(\d)\.(\d+)\.conv(\d)\.weight$',
-     lambda m: f'layer{int(m[1]) - 1}.{m[2]}.conv{m[3]}.weight'),
-]
-BN_STATS = r'(weight|bias|running_mean|running_var|num_batches_tracked)$'
 # the mmvps key each part may end with: a conv (.conv.weight/.conv.bias), its BN (.bn.*), a bare
 # norm (*_norm.*), a LayerNorm, an RPE table, the cluster centres
 HEAD_KEY = re.compile(r'(\.conv\.(weight|bias)|\.bn\.' + BN_STATS + r'|_norm\.' + BN_STATS +
                       r'|^input_norms\.\d+\.(weight|bias)|_rpe\.embeddings|^cluster_centers)$')
-RESNET_KEY = re.compile(r'^(conv1\.weight|bn1\.' + BN_STATS + r'|layer\d\.\d+\.(conv\d\.weight|'
-                        r'bn\d\.' + BN_STATS + r'|downsample\.0\.weight|downsample\.1\.' +
-                        BN_STATS + r'))$')
-
-
-def _apply(rules, key: str) -> str:
-    for pattern, repl in rules:
-        key = re.sub(pattern, repl, key)
-    return key
-
 
 def _convbn_norm(key: str) -> str:
     """kMaX's ConvBN keeps its BN as ``.norm``; mmcv's ConvModule names it ``.bn``."""
@@ -112,22 +94,22 @@ def _convbn_norm(key: str) -> str:
 def _head_key(key: str):
     """mmvps key of a kMaX head key (no ``backbone.``), or None when it has no known place."""
     if key.startswith(PIXEL_DECODER):
-        new = 'pixel_decoder.' + _convbn_norm(_apply(PIXEL_DECODER_RULES,
-                                                     key[len(PIXEL_DECODER):]))
+        new = 'pixel_decoder.' + _convbn_norm(
+            apply_rules(PIXEL_DECODER_RULES, key[len(PIXEL_DECODER):]))
     elif key.startswith(SEMANTIC):
-        new = 'semantic_head.' + _convbn_norm(_apply(SEMANTIC_RULES, key[len(SEMANTIC):]))
+        new = 'semantic_head.' + _convbn_norm(apply_rules(SEMANTIC_RULES, key[len(SEMANTIC):]))
     elif key.startswith(PREDICTOR):
         rest = key[len(PREDICTOR):]
         match = re.match(r'^_kmax_transformer_layers\.(\d+)\.', rest)
         if match:
             rest = rest[match.end():]
             if rest.startswith('_predcitor.'):
-                rest = 'predictor.' + _apply(PREDICTOR_RULES, rest[len('_predcitor.'):])
+                rest = 'predictor.' + apply_rules(PREDICTOR_RULES, rest[len('_predcitor.'):])
             else:
-                rest = _apply(LAYER_RULES, rest)
+                rest = apply_rules(LAYER_RULES, rest)
             rest = f'layers.{match[1]}.{rest}'
         elif rest.startswith('_predcitor.'):
-            rest = 'predictor.' + _apply(PREDICTOR_RULES, rest[len('_predcitor.'):])
+            rest = 'predictor.' + apply_rules(PREDICTOR_RULES, rest[len('_predcitor.'):])
         elif rest == '_cluster_centers.weight':
             rest = 'cluster_centers'
         else:
@@ -153,8 +135,8 @@ def convert_kmax_deeplab(state_dict: Dict[str, torch.Tensor],
     if 'stem.conv1.weight' in backbone:
         info = dict(backbone='ResNet')
         for key, value in backbone.items():
-            new = _apply(RESNET_RULES, key)
-            if RESNET_KEY.match(new):
+            new = detectron2_resnet_key(key)
+            if new is not None:
                 converted['backbone.' + new] = value
             else:
                 unknown.append('backbone.' + key)
@@ -185,31 +167,11 @@ def convert_kmax_deeplab(state_dict: Dict[str, torch.Tensor],
     if unknown:
         raise ValueError(f'{source}: {len(unknown)} keys of no known kMaX-DeepLab layout, e.g. '
                          f'{unknown[:10]}')
-    for key in list(converted):
-        if key.endswith('.running_mean'):
-            tracked = key[:-len('running_mean')] + 'num_batches_tracked'
-            converted.setdefault(tracked, torch.tensor(0, dtype=torch.long))
+    add_num_batches_tracked(converted)
     info.update(
         num_classes=converted['transformer_decoder.predictor.class_head.conv.weight'].shape[0] - 1,
         num_queries=converted['transformer_decoder.cluster_centers'].shape[1])
     return converted, info
-
-
-def load_detectron2_checkpoint(path: str) -> Dict[str, torch.Tensor]:
-    """The ``model`` state dict of a detectron2 ``.pth`` (torch) or ``.pkl`` (numpy) file."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f'{path}: no such checkpoint file')
-    if path.endswith('.pkl'):
-        with open(path, 'rb') as f:
-            obj = pickle.load(f, encoding='latin1')
-    else:
-        # detectron2 checkpoints carry optimizer / scheduler objects: not weights-only
-        obj = torch.load(path, map_location='cpu', weights_only=False)
-    state = obj.get('model', obj.get('state_dict', obj)) if isinstance(obj, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{path}: expected a dict with a "model" state dict, got {type(obj)}')
-    return {k: torch.from_numpy(np.asarray(v)) if isinstance(v, np.ndarray) else v
-            for k, v in state.items()}
 
 
 def parse_args(argv: List[str] = None):
@@ -229,9 +191,7 @@ def main(argv: List[str] = None) -> None:
     converted, info = convert_kmax_deeplab(state_dict, source=args.src)
     if args.video:
         converted = OrderedDict((f'segmenter.{key}', value) for key, value in converted.items())
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(state_dict=converted, meta=dict(source=args.src, **info)), args.dst)
-    print(f'{args.src} -> {args.dst}: {len(converted)} tensors; {info}')
+    save_converted(converted, info, args.src, args.dst)
 
 
 if __name__ == '__main__':

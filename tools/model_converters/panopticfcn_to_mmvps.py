@@ -18,30 +18,19 @@ data preprocessor's ``bgr_to_rgb`` accordingly.
 Usage: python tools/model_converters/panopticfcn_to_mmvps.py IN.pth|IN.pkl OUT.pth
 """
 import argparse
-import pickle
+import os.path as osp
 import re
+import sys
 from collections import OrderedDict
-from pathlib import Path
 from typing import Dict, List, Tuple
 
-import numpy as np
 import torch
 
-BN_STATS = r'(weight|bias|running_mean|running_var|num_batches_tracked)$'
-# detectron2 ResNet -> mmdet ResNet (stem conv1 / res{2..5} -> layer{1..4})
-RESNET_RULES = [
-    (r'^stem\.conv1\.norm\.', 'bn1.'),
-    (r'^stem\.conv1\.weight$', 'conv1.weight'),
-    (r'^res(\d)\.(\d+)\.shortcut\.norm\.', lambda m: f'layer{int(m[1]) - 1}.{m[2]}.downsample.1.'),
-    (r'^res(\d)\.(\d+)\.shortcut\.weight$',
-     lambda m: f'layer{int(m[1]) - 1}.{m[2]}.downsample.0.weight'),
-    (r'^res(\d)\.(\d+)\.conv(\d)\.norm\.', lambda m: f'layer{int(m[1]) - 1}.{m[2]}.bn{m[3]}.'),
-    (r'^res(\d)\.(\d+)\.conv(\d)\.weight$',
-     lambda m: f'layer{int(m[1]) - 1}.{m[2]}.conv{m[3]}.weight'),
-]
-RESNET_KEY = re.compile(r'^(conv1\.weight|bn1\.' + BN_STATS + r'|layer\d\.\d+\.(conv\d\.weight|'
-                        r'bn\d\.' + BN_STATS + r'|downsample\.0\.weight|downsample\.1\.' +
-                        BN_STATS + r'))$')
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from model_converter_utils import (add_num_batches_tracked,  # noqa: E402
+                                   detectron2_resnet_key, load_detectron2_checkpoint,
+                                   save_converted)
+
 # detectron2 FPN with LastLevelP6P7 -> mmdet FPN
 FPN_RULES = [
     (r'^fpn_lateral([2-5])\.(weight|bias)$',
@@ -110,10 +99,8 @@ def convert_panopticfcn(state_dict: Dict[str, torch.Tensor],
             continue
         new = None
         if key.startswith('backbone.bottom_up.'):
-            rest = key[len('backbone.bottom_up.'):]
-            for pattern, repl in RESNET_RULES:
-                rest = re.sub(pattern, repl, rest)
-            new = 'backbone.' + rest if RESNET_KEY.match(rest) else None
+            rest = detectron2_resnet_key(key[len('backbone.bottom_up.'):])
+            new = 'backbone.' + rest if rest else None
         elif key.startswith('backbone.'):
             rest = _first_match(FPN_RULES, key[len('backbone.'):])
             new = 'neck.' + rest if rest else None
@@ -127,10 +114,7 @@ def convert_panopticfcn(state_dict: Dict[str, torch.Tensor],
     if unknown:
         raise ValueError(f'{source}: {len(unknown)} keys of no known PanopticFCN layout, e.g. '
                          f'{unknown[:10]}')
-    for key in list(converted):
-        if key.endswith('.running_mean'):
-            converted.setdefault(key[:-len('running_mean')] + 'num_batches_tracked',
-                                 torch.tensor(0, dtype=torch.long))
+    add_num_batches_tracked(converted)
     head = 'panoptic_head.'
     try:
         info = dict(
@@ -147,23 +131,6 @@ def convert_panopticfcn(state_dict: Dict[str, torch.Tensor],
     return converted, info
 
 
-def load_detectron2_checkpoint(path: str) -> Dict[str, torch.Tensor]:
-    """The ``model`` state dict of a detectron2 ``.pth`` (torch) or ``.pkl`` (numpy) file."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f'{path}: no such checkpoint file')
-    if path.endswith('.pkl'):
-        with open(path, 'rb') as f:
-            obj = pickle.load(f, encoding='latin1')
-    else:
-        # detectron2 checkpoints carry optimizer / scheduler objects: not weights-only
-        obj = torch.load(path, map_location='cpu', weights_only=False)
-    state = obj.get('model', obj.get('state_dict', obj)) if isinstance(obj, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'{path}: expected a dict with a "model" state dict, got {type(obj)}')
-    return {k: torch.from_numpy(np.asarray(v)) if isinstance(v, np.ndarray) else v
-            for k, v in state.items()}
-
-
 def parse_args(argv: List[str] = None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('src', help='PanopticFCN / Clip-PanoFCN checkpoint (.pth or .pkl)')
@@ -175,9 +142,7 @@ def main(argv: List[str] = None) -> None:
     args = parse_args(argv)
     state_dict = load_detectron2_checkpoint(args.src)
     converted, info = convert_panopticfcn(state_dict, source=args.src)
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(state_dict=converted, meta=dict(source=args.src, **info)), args.dst)
-    print(f'{args.src} -> {args.dst}: {len(converted)} tensors; {info}')
+    save_converted(converted, info, args.src, args.dst)
 
 
 if __name__ == '__main__':

@@ -16,12 +16,17 @@ weights to a checkpoint without them. A key of no known place stops the conversi
 Usage: python tools/model_converters/vpsnet_to_mmvps.py IN.pth OUT.pth [--flownet2 FLOWNET2]
 """
 import argparse
+import os.path as osp
 import re
+import sys
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import torch
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from model_converter_utils import add_num_batches_tracked, save_converted  # noqa: E402
 
 BN_STATS = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
 # keys that keep their name: mmdet v1 and mmdet 3 ResNet / FPN / RPNHead agree
@@ -115,10 +120,7 @@ def convert_vpsnet(state_dict: Dict[str, torch.Tensor],
         key = f'semantic_head.conv_logits.{name}'
         if key in converted:
             converted[key] = converted[key].index_select(0, order)
-    for key in list(converted):
-        if key.endswith('.running_mean'):
-            tracked = key[:-len('running_mean')] + 'num_batches_tracked'
-            converted.setdefault(tracked, torch.tensor(0, dtype=torch.long))
+    add_num_batches_tracked(converted)
     info = dict(num_things=num_things, num_stuff=num_stuff,
                 fusion=any(k.startswith('extra_neck.fusion.') for k in converted),
                 track=any(k.startswith('track_head.') for k in converted),
@@ -169,9 +171,7 @@ def main(argv: List[str] = None) -> None:
         add_flownet2(converted, load_state_dict(args.flownet2, 'FlowNet2 checkpoint'),
                      args.flownet2)
         info['flownet2'] = True
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(state_dict=converted, meta=dict(source=args.src, **info)), args.dst)
-    print(f'{args.src} -> {args.dst}: {len(converted)} tensors; {info}')
+    save_converted(converted, info, args.src, args.dst)
 
 
 if __name__ == '__main__':
