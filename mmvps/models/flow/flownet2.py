@@ -30,9 +30,32 @@ def _deconv(in_ch: int, out_ch: int):
     return nn.Sequential(nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1), nn.LeakyReLU(0.1))
 
 
-class _FlowDecoderMixin:
-    """The FlowNet refinement: from the deepest level up, ``concat[skip, deconv(x), up(flow)]``,
-    (``inter_conv``,) ``predict_flow``. Returns the finest flow (stride 4 of the sub-net input)."""
+# the encoder levels 4-6 that FlowNetC, FlowNetS and FlowNetSD share: (level, conv{level} out,
+# conv{level}_1 out, kernel)
+DEEP_STAGES = ((4, 512, 512, 3), (5, 512, 512, 3), (6, 1024, 1024, 3))
+
+
+class _FlowNetMixin:
+    """The parts every FlowNet sub-net is built of. Encoder stages: per level ``conv{l}``
+    (stride 2) then ``conv{l}_1`` (3x3). Decoder (the FlowNet refinement): from the deepest level
+    up, ``concat[skip, deconv(x), up(flow)]``, (``inter_conv``,) ``predict_flow``; it returns the
+    finest flow (stride 4 of the sub-net input)."""
+
+    def _add_stages(self, in_ch: int, stages: Sequence[Sequence[int]]) -> None:
+        # stages: (level, conv{level} out channels, conv{level}_1 out channels, conv{level} kernel)
+        self.stages = tuple(level for level, _, _, _ in stages)
+        for level, out_ch, out1_ch, kernel in stages:
+            setattr(self, f'conv{level}', _conv(in_ch, out_ch, kernel, 2))
+            setattr(self, f'conv{level}_1', _conv(out_ch, out1_ch))
+            in_ch = out1_ch
+
+    def _encode(self, x: Tensor) -> List[Tensor]:
+        """The output of every stage, shallow to deep."""
+        outs = []
+        for level in self.stages:
+            x = getattr(self, f'conv{level}_1')(getattr(self, f'conv{level}')(x))
+            outs.append(x)
+        return outs
 
     def _add_decoder(self, top: int, skips: Sequence[int], levels: Sequence[int],
                      up_bias: bool, inter: Optional[Sequence[int]] = None) -> None:
@@ -66,7 +89,7 @@ class _FlowDecoderMixin:
         return flow
 
 
-class FlowNetCTorch(nn.Module, _FlowDecoderMixin):
+class FlowNetCTorch(nn.Module, _FlowNetMixin):
     """FlowNetC: a shared 3-conv stream per image, correlation (d 20, stride 2) + LeakyReLU,
     merged encoder to stride 64, decoder to stride 4."""
 
@@ -77,12 +100,7 @@ class FlowNetCTorch(nn.Module, _FlowDecoderMixin):
         self.conv3 = _conv(128, 256, 5, 2)
         self.conv_redir = _conv(256, 32, 1)
         self.conv3_1 = _conv(32 + 441, 256)
-        self.conv4 = _conv(256, 512, stride=2)
-        self.conv4_1 = _conv(512, 512)
-        self.conv5 = _conv(512, 512, stride=2)
-        self.conv5_1 = _conv(512, 512)
-        self.conv6 = _conv(512, 1024, stride=2)
-        self.conv6_1 = _conv(1024, 1024)
+        self._add_stages(256, DEEP_STAGES)
         self._add_decoder(1024, (512, 512, 256, 128), (6, 5, 4, 3, 2), up_bias=True)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -92,86 +110,54 @@ class FlowNetCTorch(nn.Module, _FlowDecoderMixin):
         conv2a = conv2.chunk(2, dim=0)[0]
         corr = F.leaky_relu(local_correlation(a, b, 20, stride=2), 0.1)
         conv3 = self.conv3_1(torch.cat([self.conv_redir(a), corr], dim=1))
-        conv4 = self.conv4_1(self.conv4(conv3))
-        conv5 = self.conv5_1(self.conv5(conv4))
-        conv6 = self.conv6_1(self.conv6(conv5))
+        conv4, conv5, conv6 = self._encode(conv3)
         return self._decode(conv6, [conv5, conv4, conv3, conv2a])
 
 
-class FlowNetSTorch(nn.Module, _FlowDecoderMixin):
+class FlowNetSTorch(nn.Module, _FlowNetMixin):
     """FlowNetS on a 12-channel stack (images, warped image, flow, brightness error)."""
 
     def __init__(self, in_channels: int = 12):
         super().__init__()
         self.conv1 = _conv(in_channels, 64, 7, 2)
         self.conv2 = _conv(64, 128, 5, 2)
-        self.conv3 = _conv(128, 256, 5, 2)
-        self.conv3_1 = _conv(256, 256)
-        self.conv4 = _conv(256, 512, stride=2)
-        self.conv4_1 = _conv(512, 512)
-        self.conv5 = _conv(512, 512, stride=2)
-        self.conv5_1 = _conv(512, 512)
-        self.conv6 = _conv(512, 1024, stride=2)
-        self.conv6_1 = _conv(1024, 1024)
+        self._add_stages(128, ((3, 256, 256, 5), ) + DEEP_STAGES)
         self._add_decoder(1024, (512, 512, 256, 128), (6, 5, 4, 3, 2), up_bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
         conv2 = self.conv2(self.conv1(x))
-        conv3 = self.conv3_1(self.conv3(conv2))
-        conv4 = self.conv4_1(self.conv4(conv3))
-        conv5 = self.conv5_1(self.conv5(conv4))
-        conv6 = self.conv6_1(self.conv6(conv5))
+        conv3, conv4, conv5, conv6 = self._encode(conv2)
         return self._decode(conv6, [conv5, conv4, conv3, conv2])
 
 
-class FlowNetSDTorch(nn.Module, _FlowDecoderMixin):
+class FlowNetSDTorch(nn.Module, _FlowNetMixin):
     """FlowNet-SD (small displacements): stride-1 first conv, inter convs in the decoder."""
 
     def __init__(self):
         super().__init__()
         self.conv0 = _conv(6, 64)
-        self.conv1 = _conv(64, 64, stride=2)
-        self.conv1_1 = _conv(64, 128)
-        self.conv2 = _conv(128, 128, stride=2)
-        self.conv2_1 = _conv(128, 128)
-        self.conv3 = _conv(128, 256, stride=2)
-        self.conv3_1 = _conv(256, 256)
-        self.conv4 = _conv(256, 512, stride=2)
-        self.conv4_1 = _conv(512, 512)
-        self.conv5 = _conv(512, 512, stride=2)
-        self.conv5_1 = _conv(512, 512)
-        self.conv6 = _conv(512, 1024, stride=2)
-        self.conv6_1 = _conv(1024, 1024)
+        self._add_stages(64, ((1, 64, 128, 3), (2, 128, 128, 3), (3, 256, 256, 3)) + DEEP_STAGES)
         self._add_decoder(1024, (512, 512, 256, 128), (6, 5, 4, 3, 2), up_bias=True,
                           inter=(512, 256, 128, 64))
 
     def forward(self, x: Tensor) -> Tensor:
-        conv1 = self.conv1_1(self.conv1(self.conv0(x)))
-        conv2 = self.conv2_1(self.conv2(conv1))
-        conv3 = self.conv3_1(self.conv3(conv2))
-        conv4 = self.conv4_1(self.conv4(conv3))
-        conv5 = self.conv5_1(self.conv5(conv4))
-        conv6 = self.conv6_1(self.conv6(conv5))
+        conv1, conv2, conv3, conv4, conv5, conv6 = self._encode(self.conv0(x))
         return self._decode(conv6, [conv5, conv4, conv3, conv2])
 
 
-class FlowNetFusionTorch(nn.Module, _FlowDecoderMixin):
+class FlowNetFusionTorch(nn.Module, _FlowNetMixin):
     """The fusion net: merges the large- (CSS) and small-displacement (SD) flows at full
     resolution (11 input channels)."""
 
     def __init__(self):
         super().__init__()
         self.conv0 = _conv(11, 64)
-        self.conv1 = _conv(64, 64, stride=2)
-        self.conv1_1 = _conv(64, 128)
-        self.conv2 = _conv(128, 128, stride=2)
-        self.conv2_1 = _conv(128, 128)
+        self._add_stages(64, ((1, 64, 128, 3), (2, 128, 128, 3)))
         self._add_decoder(128, (128, 64), (2, 1, 0), up_bias=True, inter=(32, 16))
 
     def forward(self, x: Tensor) -> Tensor:
         conv0 = self.conv0(x)
-        conv1 = self.conv1_1(self.conv1(conv0))
-        conv2 = self.conv2_1(self.conv2(conv1))
+        conv1, conv2 = self._encode(conv0)
         return self._decode(conv2, [conv1, conv0])
 
 
