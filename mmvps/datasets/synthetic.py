@@ -251,6 +251,40 @@ def _video_name(index, rng):
     return f'{index}_' + ''.join(rng.choice(_VIDEO_NAME_CHARS, 11))
 
 
+def _check_tree_args(out_dir, num_train_videos, num_val_videos, num_frames, height, width):
+    """The argument checks every synthetic generator shares; errors name ``out_dir``."""
+    if num_train_videos < 0 or num_val_videos < 0 or num_train_videos + num_val_videos == 0:
+        raise ValueError(f'{out_dir}: need at least one video, got {num_train_videos} train '
+                         f'and {num_val_videos} val videos')
+    if num_frames < 1:
+        raise ValueError(f'{out_dir}: num_frames must be >= 1, got {num_frames}')
+    if min(height, width) < 32:
+        raise ValueError(f'{out_dir}: frames of {height}x{width} are too small (min side 32)')
+
+
+def _prepare_out_dir(out_dir, overwrite, subdirs):
+    """Create ``out_dir``; a non-empty one is an error unless ``overwrite``, which removes the
+    ``subdirs`` of the earlier tree (the top-level files are rewritten)."""
+    if os.path.isdir(out_dir) and os.listdir(out_dir):
+        if not overwrite:
+            raise FileExistsError(f'{out_dir}: directory is not empty (pass overwrite=True to '
+                                  'replace an earlier synthetic tree)')
+        for sub in subdirs:
+            shutil.rmtree(os.path.join(out_dir, sub), ignore_errors=True)
+    os.makedirs(out_dir, exist_ok=True)
+
+
+def _write_splits_and_ids(out_dir, splits, categories):
+    """``<split>.txt`` (one video name a line) per split and VIPSeg / VSPW's
+    ``label_num_dic_final.json`` (class name -> raw value = official id + 1, 0 "others")."""
+    for split, videos in splits.items():
+        with open(os.path.join(out_dir, f'{split}.txt'), 'w', encoding='utf-8') as f:
+            f.writelines(f'{name}\n' for name in videos)
+    raw_ids = {'others': '0'}
+    raw_ids.update({c['name']: str(c['id'] + 1) for c in categories})
+    dump_json(os.path.join(out_dir, 'label_num_dic_final.json'), raw_ids)
+
+
 def generate_synthetic_vps(out_dir: str,
                            num_train_videos: int = 8,
                            num_val_videos: int = 4,
@@ -276,20 +310,8 @@ def generate_synthetic_vps(out_dir: str,
     Returns:
         dict: :func:`synthetic_metainfo`, for ``metainfo=`` of the dataset.
     """
-    if num_train_videos < 0 or num_val_videos < 0 or num_train_videos + num_val_videos == 0:
-        raise ValueError(f'{out_dir}: need at least one video, got {num_train_videos} train '
-                         f'and {num_val_videos} val videos')
-    if num_frames < 1:
-        raise ValueError(f'{out_dir}: num_frames must be >= 1, got {num_frames}')
-    if min(height, width) < 32:
-        raise ValueError(f'{out_dir}: frames of {height}x{width} are too small (min side 32)')
-    if os.path.isdir(out_dir) and os.listdir(out_dir):
-        if not overwrite:
-            raise FileExistsError(f'{out_dir}: directory is not empty (pass overwrite=True to '
-                                  'replace an earlier synthetic tree)')
-        for sub in ('imgs', 'panomasks'):
-            shutil.rmtree(os.path.join(out_dir, sub), ignore_errors=True)
-    os.makedirs(out_dir, exist_ok=True)
+    _check_tree_args(out_dir, num_train_videos, num_val_videos, num_frames, height, width)
+    _prepare_out_dir(out_dir, overwrite, ('imgs', 'panomasks'))
 
     rng = np.random.default_rng(seed)
     names = [_video_name(index, rng) for index in range(num_train_videos + num_val_videos)]
@@ -298,13 +320,7 @@ def generate_synthetic_vps(out_dir: str,
         video_rng = np.random.default_rng([seed, index])
         # every other video has an object entering, the others one leaving
         _write_video(out_dir, name, video_rng, num_frames, height, width, index % 2 == 0)
-    for split, videos in splits.items():
-        with open(os.path.join(out_dir, f'{split}.txt'), 'w', encoding='utf-8') as f:
-            f.writelines(f'{name}\n' for name in videos)
-
-    raw_ids = {'others': '0'}
-    raw_ids.update({c['name']: str(c['id'] + 1) for c in SYNTHETIC_CATEGORIES})
-    dump_json(os.path.join(out_dir, 'label_num_dic_final.json'), raw_ids)
+    _write_splits_and_ids(out_dir, splits, SYNTHETIC_CATEGORIES)
     dump_json(os.path.join(out_dir, 'panoVIPSeg_categories.json'),
               [dict(c, color=list(c['color'])) for c in SYNTHETIC_CATEGORIES])
     return synthetic_metainfo()

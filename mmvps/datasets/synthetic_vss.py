@@ -16,7 +16,6 @@ Which frames are hard, and how, is written to ``hard_frames.json``
 (``{video: {frame name: kind}}``, every video listed) for the metric's frame subsets.
 """
 import os
-import shutil
 
 import numpy as np
 from PIL import Image
@@ -24,8 +23,9 @@ from PIL import Image
 from mmvps.registry import DATASETS
 from .base_video_panoptic_dataset import panoptic_metainfo
 from .formats import dump_json, write_vspw
-from .synthetic import (SYNTHETIC_CATEGORIES, _make_things, _paint_frame, _quantise, _Scene,
-                        _video_name)
+from .synthetic import (SYNTHETIC_CATEGORIES, _check_tree_args, _make_things, _paint_frame,
+                        _prepare_out_dir, _quantise, _Scene, _video_name,
+                        _write_splits_and_ids)
 from .vspw_dataset import VSPWDataset
 
 # The synthetic classes with their official ids (raw mask value = id + 1), all semantic.
@@ -139,23 +139,12 @@ def generate_synthetic_vss(out_dir: str,
         overwrite: replace an earlier tree in ``out_dir``; without it a non-empty ``out_dir`` is
             an error.
     """
-    if num_train_videos < 0 or num_val_videos < 0 or num_train_videos + num_val_videos == 0:
-        raise ValueError(f'{out_dir}: need at least one video, got {num_train_videos} train '
-                         f'and {num_val_videos} val videos')
-    if num_frames < 1:
-        raise ValueError(f'{out_dir}: num_frames must be >= 1, got {num_frames}')
-    if min(height, width) < 32:
-        raise ValueError(f'{out_dir}: frames of {height}x{width} are too small (min side 32)')
+    _check_tree_args(out_dir, num_train_videos, num_val_videos, num_frames, height, width)
     if not 0 <= hard_prob <= 1:
         raise ValueError(f'{out_dir}: hard_prob must be in [0, 1], got {hard_prob}')
     if hard_noise_sigma < 0:
         raise ValueError(f'{out_dir}: hard_noise_sigma must be >= 0, got {hard_noise_sigma}')
-    if os.path.isdir(out_dir) and os.listdir(out_dir):
-        if not overwrite:
-            raise FileExistsError(f'{out_dir}: directory is not empty (pass overwrite=True to '
-                                  'replace an earlier synthetic tree)')
-        shutil.rmtree(os.path.join(out_dir, 'data'), ignore_errors=True)
-    os.makedirs(out_dir, exist_ok=True)
+    _prepare_out_dir(out_dir, overwrite, ('data', ))
 
     rng = np.random.default_rng(seed)
     names = [_video_name(index, rng) for index in range(num_train_videos + num_val_videos)]
@@ -174,11 +163,6 @@ def generate_synthetic_vss(out_dir: str,
             if kind is not None:
                 hard_frames[name][frame] = kind
     splits = dict(train=names[:num_train_videos], val=names[num_train_videos:])
-    for split, videos in splits.items():
-        with open(os.path.join(out_dir, f'{split}.txt'), 'w', encoding='utf-8') as f:
-            f.writelines(f'{name}\n' for name in videos)
-    raw_ids = {'others': '0'}
-    raw_ids.update({c['name']: str(c['id'] + 1) for c in SYNTHETIC_VSS_CATEGORIES})
-    dump_json(os.path.join(out_dir, 'label_num_dic_final.json'), raw_ids)
+    _write_splits_and_ids(out_dir, splits, SYNTHETIC_VSS_CATEGORIES)
     dump_json(os.path.join(out_dir, HARD_FRAMES_FILE), hard_frames)
     return synthetic_vss_metainfo()
