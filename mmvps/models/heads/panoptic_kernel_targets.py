@@ -20,6 +20,24 @@ from mmvps.structures import IGNORE_INDEX
 _SUPPRESSED_LOGIT = -1e4
 
 
+def thing_gt_tensors(gt_instances: InstanceData, num_thing_classes: int,
+                     source: str) -> Tuple[Tensor, Tensor]:
+    """The thing ground truth of one frame as tensors: ``labels`` (long ``[N]``) and ``masks``
+    (bool ``[N, h, w]`` on the labels' device; ``BitmapMasks`` are converted). Raises
+    ``ValueError`` naming ``source`` when the counts differ or a label is not a thing class."""
+    labels = gt_instances.labels.long()
+    masks = gt_instances.masks
+    masks = masks.to_tensor(torch.bool, labels.device) if hasattr(masks, 'to_tensor') \
+        else masks.to(device=labels.device, dtype=torch.bool)
+    if len(labels) != len(masks):
+        raise ValueError(f'{source}: {len(labels)} thing labels but {len(masks)} thing masks')
+    bad = labels[(labels < 0) | (labels >= num_thing_classes)]
+    if len(bad):
+        raise ValueError(f'{source}: thing labels {bad.tolist()} outside '
+                         f'0..{num_thing_classes - 1}; thing classes come first (conventions §1)')
+    return labels, masks
+
+
 def get_panoptic_gt(data_sample: DetDataSample,
                     num_thing_classes: int,
                     num_stuff_classes: int,
@@ -50,17 +68,8 @@ def get_panoptic_gt(data_sample: DetDataSample,
     num_classes = num_thing_classes + num_stuff_classes
     pad_h, pad_w = meta['batch_input_shape']
     gt_instances = data_sample.gt_instances
-    labels = gt_instances.labels.long()
+    labels, masks = thing_gt_tensors(gt_instances, num_thing_classes, source)
     device = labels.device
-    masks = gt_instances.masks
-    masks = masks.to_tensor(torch.bool, device) if hasattr(masks, 'to_tensor') \
-        else masks.to(device=device, dtype=torch.bool)
-    if len(labels) != len(masks):
-        raise ValueError(f'{source}: {len(labels)} thing labels but {len(masks)} thing masks')
-    bad = labels[(labels < 0) | (labels >= num_thing_classes)]
-    if len(bad):
-        raise ValueError(f'{source}: thing labels {bad.tolist()} outside '
-                         f'0..{num_thing_classes - 1}; thing classes come first (conventions §1)')
     instances_ids = gt_instances.get('instances_ids', labels.new_full(labels.shape, -1))
     instances_ids = torch.as_tensor(instances_ids, dtype=torch.long, device=device)
     _check_size(masks, pad_h, pad_w, source, 'instance masks')

@@ -3,19 +3,10 @@ of a clip is one target, with a mask in each of the T frames (empty where it is 
 from typing import Dict
 
 import torch
-import torch.nn.functional as F
 from mmdet.structures import TrackDataSample
-from torch import Tensor
 
 from mmvps.structures import IGNORE_INDEX
-
-
-def _pad(x: Tensor, height: int, width: int, value, source: str, what: str) -> Tensor:
-    h, w = x.shape[-2:]
-    if h > height or w > width:
-        raise ValueError(f'{source}: {what} of size {(h, w)} is larger than the padded input '
-                         f'{(height, width)}')
-    return F.pad(x, (0, width - w, 0, height - h), value=value)
+from ..panoptic_kernel_targets import _check_size, _pad, thing_gt_tensors
 
 
 def get_clip_instance_gts(track_sample: TrackDataSample, num_thing_classes: int) -> Dict:
@@ -44,16 +35,7 @@ def get_clip_instance_gts(track_sample: TrackDataSample, num_thing_classes: int)
     for t, frame in enumerate(frames):
         source = frame.metainfo.get('img_path', f'frame {t} of a clip')
         gt = frame.gt_instances
-        labels = gt.labels.long()
-        masks = gt.masks
-        masks = masks.to_tensor(torch.bool, labels.device) if hasattr(masks, 'to_tensor') \
-            else masks.to(device=labels.device, dtype=torch.bool)
-        if len(masks) != len(labels):
-            raise ValueError(f'{source}: {len(labels)} thing labels but {len(masks)} masks')
-        bad = labels[(labels < 0) | (labels >= num_thing_classes)]
-        if len(bad):
-            raise ValueError(f'{source}: thing labels {bad.tolist()} outside '
-                             f'0..{num_thing_classes - 1}')
+        labels, masks = thing_gt_tensors(gt, num_thing_classes, source)
         if 'instances_ids' not in gt:
             if num_frames > 1 and len(labels):
                 raise ValueError(f'{source}: thing instances without instances_ids; a clip '
@@ -61,7 +43,8 @@ def get_clip_instance_gts(track_sample: TrackDataSample, num_thing_classes: int)
             ids = [('untracked', i) for i in range(len(labels))]
         else:
             ids = torch.as_tensor(gt.instances_ids).tolist()
-        masks = _pad(masks, height, width, False, source, 'an instance mask')
+        _check_size(masks, height, width, source, 'instance masks')
+        masks = _pad(masks, height, width, False)
         for label, mask, track in zip(labels.tolist(), masks, ids):
             entry = tracks.setdefault(track, [label, {}])
             if entry[0] != label:
@@ -69,7 +52,8 @@ def get_clip_instance_gts(track_sample: TrackDataSample, num_thing_classes: int)
                                  f'{entry[0]} in an earlier frame of the clip')
             entry[1][t] = entry[1][t] | mask if t in entry[1] else mask
         sem = frame.gt_sem_seg.sem_seg.long()
-        sem_maps.append(_pad(sem, height, width, IGNORE_INDEX, source, 'the semantic map')[0])
+        _check_size(sem, height, width, source, 'semantic map')
+        sem_maps.append(_pad(sem, height, width, IGNORE_INDEX)[0])
     sem_seg = torch.stack(sem_maps)
     masks = torch.zeros((len(tracks), num_frames, height, width), dtype=torch.bool,
                         device=sem_seg.device)
