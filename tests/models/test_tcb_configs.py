@@ -92,7 +92,10 @@ def test_cpu_default_trains_and_evaluates(path, tiny_vss, tmp_path):
     val_cfg = copy.deepcopy(cfg.val_dataloader.dataset)
     val_cfg.update(data_root=str(tiny_vss))
     val_set = DATASETS.build(val_cfg)
-    metric = METRICS.build(cfg.val_evaluator)
+    evaluator_cfg = copy.deepcopy(cfg.val_evaluator)
+    assert set(evaluator_cfg.frame_subsets) == {'hard'}  # the config's record, moved with the data
+    evaluator_cfg.frame_subsets = dict(hard=str(tiny_vss / 'hard_frames.json'))
+    metric = METRICS.build(evaluator_cfg)
     writer = METRICS.build(dict(type='VideoSemSegMetric', format_only=True,
                                 submission_format='vspw', outfile_prefix=str(tmp_path / 'vspw')))
     metric.dataset_meta = writer.dataset_meta = val_set.metainfo
@@ -109,6 +112,7 @@ def test_cpu_default_trains_and_evaluates(path, tiny_vss, tmp_path):
         predictions.append((outputs[0].video_data_samples[0].metainfo, pred[0].numpy()))
     results = metric.evaluate(1)
     assert 0 <= results['vss/mIoU'] <= 100 and 'vss/mVC8' not in results  # 6-frame video
+    assert {'vss/mIoU_hard', 'vss/mIoU_clean'} <= set(results)
     writer.evaluate(1)
     for meta, pred in predictions:  # the VSPW writer: one PNG of class ids per frame
         png = tmp_path / 'vspw' / meta['video_name'] / (meta['frame_name'] + '.png')
