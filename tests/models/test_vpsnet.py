@@ -254,3 +254,75 @@ def test_iou_match_with_zero_flow_equals_plain_mask_iou(synthetic_root):
         outputs.append(torch.stack(maps))
     assert torch.equal(outputs[0], outputs[1])
     assert (outputs[0] // INSTANCE_OFFSET).max() > 0
+
+
+def _key_frames_as_images(model, dataset, indices):
+    """The key frames of training samples as ``[B, 3, H, W]`` images with their
+    ``DetDataSample``s, and the preprocessed two-frame samples."""
+    data = model.data_preprocessor(pseudo_collate([dataset[i] for i in indices]), True)
+    keys = [int(sample.key_frames_inds[0]) for sample in data['data_samples']]
+    images = torch.stack([clip[k] for clip, k in zip(data['inputs'], keys)])
+    samples = [copy.deepcopy(clip[k]) for clip, k in zip(data['data_samples'], keys)]
+    return images, samples, data, keys
+
+
+def test_images_train_as_clips_that_are_their_own_reference(synthetic_root):
+    """``[B, 3, H, W]`` images with DetDataSamples (COCO pretraining) give the losses of the
+    two-frame sample whose reference frame is replaced by its key frame (fusion and the track
+    loss then see the key frame as the reference)."""
+    cfg = load_cfg(CPU_DEFAULT, synthetic_root)
+    model = build(cfg).train()
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    torch.manual_seed(0)
+    images, samples, data, keys = _key_frames_as_images(model, dataset, [(0, 1), (1, 3)])
+    inputs, clips = data['inputs'].clone(), data['data_samples']
+    for b, (clip, k) in enumerate(zip(clips, keys)):
+        ref = int(clip.ref_frames_inds[0])
+        inputs[b, ref] = inputs[b, k]
+        frames = list(clip.video_data_samples)
+        frames[ref] = copy.deepcopy(frames[k])
+        clip.video_data_samples = frames
+    torch.manual_seed(1)
+    image_losses = model.loss(images, samples)
+    torch.manual_seed(1)
+    clip_losses = model.loss(inputs, clips)
+    assert set(image_losses) == set(clip_losses) and 'loss_match' in image_losses
+    for name, value in image_losses.items():
+        value = sum(value) if isinstance(value, list) else value
+        other = clip_losses[name]
+        other = sum(other) if isinstance(other, list) else other
+        assert torch.allclose(value, other, atol=1e-5), name
+    total = sum(v for k, v in image_losses.items() if 'loss' in k
+                for v in (v if isinstance(v, list) else [v]))
+    total.backward()
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='need DetDataSamples'):
+        model.loss(images, clips)
+
+
+def test_images_predict_panoptic_maps_without_tracking(synthetic_root):
+    """Image prediction = the first frame of a video (its own reference) with things numbered
+    by detection, on the DetDataSamples at the original size; no state is kept."""
+    cfg = load_cfg(CONFIG_DIR / 'vpsnet-fuse_r18_synthetic.py', synthetic_root)
+    cfg.model.roi_head.panoptic_cfg.score_thr = 0.0
+    cfg.model.panoptic_head.stuff_area_limit = 1
+    model = build(cfg).eval()
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    clip_data = model.data_preprocessor(pseudo_collate([dataset[(0, 0)]]), False)
+    frame = copy.deepcopy(clip_data['data_samples'][0][0])
+    images = clip_data['inputs'][:, 0].repeat(2, 1, 1, 1)
+    with torch.no_grad():
+        out = model.predict(images, [copy.deepcopy(frame), copy.deepcopy(frame)])
+        assert model._prev_raw is None
+        video = model.predict(clip_data['inputs'], clip_data['data_samples'])[0][0]
+    pan_video = video.pred_panoptic_seg.sem_seg[0]
+    for sample in out:
+        assert type(sample).__name__ == 'DetDataSample'
+        pan = sample.pred_panoptic_seg.sem_seg[0]
+        assert pan.shape == tuple(frame.metainfo['ori_shape'][:2])
+        labels, ids = pan % INSTANCE_OFFSET, pan // INSTANCE_OFFSET
+        assert torch.equal(labels, pan_video % INSTANCE_OFFSET)
+        assert (ids[labels < model.num_things] > 0).all()
+        assert not ids[labels >= model.num_things].any()
+        assert torch.equal(pan, out[0].pred_panoptic_seg.sem_seg[0])
+    assert (labels < model.num_things).any()  # things were predicted

@@ -6,10 +6,10 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmdet.structures import TrackDataSample, TrackSampleList
+from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
 from mmdet.structures.bbox import get_box_tensor
 from mmengine.config import ConfigDict
-from mmengine.structures import InstanceData
+from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from mmvps.registry import MODELS
@@ -33,6 +33,10 @@ class VPSNet(BaseClipVideoModel):
     features fused with the reference's when the extra neck fuses), the track loss between the
     key frame's sampled RoIs and the reference frame's ground-truth boxes on the reference's
     *unfused* FPN features; the reference gets no other loss.
+
+    Images (``[B, 3, H, W]`` with ``DetDataSample``s, the COCO panoptic pretraining of the
+    Base model) are clips of one frame that are their own reference: the same losses, and a
+    panoptic prediction per image whose things are numbered by detection (no tracking).
 
     Inference is online on the shared clip loop (:class:`BaseClipVideoModel`, clips of one
     frame, no stitching): the reference is the previous frame (the first frame of a video its
@@ -129,11 +133,30 @@ class VPSNet(BaseClipVideoModel):
     def needs_reference(self) -> bool:
         return self.with_fusion or self.track_head is not None
 
+    @staticmethod
+    def _images_as_clips(inputs: Tensor, data_samples: list) -> Tuple[Tensor, TrackSampleList]:
+        """``[B, 3, H, W]`` images with ``DetDataSample``s -> clips of one frame that is both
+        the key and the reference frame; clips pass through."""
+        if inputs.dim() != 4:
+            return inputs, data_samples
+        clips = []
+        for sample in data_samples:
+            if not isinstance(sample, DetDataSample) or isinstance(sample, TrackDataSample):
+                raise ValueError(f'VPSNet: [B, 3, H, W] inputs are images and need '
+                                 f'DetDataSamples, got {type(sample).__name__}; video samples '
+                                 'are [B, T, 3, H, W]')
+            clip = TrackDataSample(metainfo=dict(key_frames_inds=[0], ref_frames_inds=[0]))
+            clip.video_data_samples = [sample]
+            clips.append(clip)
+        return inputs[:, None], clips
+
     # ----------------------------------------------------------------- training
     def loss(self, inputs: Tensor, data_samples: TrackSampleList, **kwargs) -> dict:
-        """Losses of ``[B, 2, 3, H, W]`` key + reference samples (spec §1.5): ``loss_rpn_*``,
+        """Losses of ``[B, 2, 3, H, W]`` key + reference samples (or ``[B, 3, H, W]`` images
+        with ``DetDataSample``s, each its own reference) (spec §1.5): ``loss_rpn_*``,
         ``loss_cls``, ``loss_bbox``, ``loss_mask``, ``loss_segm``, ``loss_pano`` and, with a
         track head, ``loss_match``."""
+        inputs, data_samples = self._images_as_clips(inputs, data_samples)
         if inputs.dim() != 5:
             raise ValueError(f'VPSNet.loss expects [B, T, 3, H, W] inputs, got '
                              f'{tuple(inputs.shape)}')
@@ -158,7 +181,9 @@ class VPSNet(BaseClipVideoModel):
         key_imgs = inputs[batch, torch.as_tensor(key_inds, device=inputs.device)]
         raw = self.extract_raw(key_imgs)
         ref_raw = ref_imgs = None
-        if self.needs_reference:
+        if self.needs_reference and ref_inds == key_inds:  # images: their own reference
+            ref_imgs, ref_raw = key_imgs, raw
+        elif self.needs_reference:
             ref_imgs = inputs[batch, torch.as_tensor(ref_inds, device=inputs.device)]
             ref_raw = self.extract_raw(ref_imgs)
         x = self.apply_extra_neck(raw, ref_raw, key_imgs, ref_imgs)
@@ -219,6 +244,24 @@ class VPSNet(BaseClipVideoModel):
         return dict(loss_segm=loss_segm, loss_pano=sum(pano) / len(pano))
 
     # ---------------------------------------------------------------- inference
+    def predict(self, inputs: Tensor, data_samples: list, **kwargs) -> list:
+        """One test clip through the shared online loop, or ``[B, 3, H, W]`` images: each image
+        a clip of one frame that is its own reference, things numbered 1, 2, ... by detection
+        (no tracking), ``pred_panoptic_seg`` in mmdet's panoptic convention (``label + id *
+        1000``, void = number of classes) on the ``DetDataSample``s."""
+        if inputs.dim() != 4:
+            return super().predict(inputs, data_samples, **kwargs)
+        inputs, clips = self._images_as_clips(inputs, data_samples)
+        for image, clip in zip(inputs, clips):
+            self.reset_video()  # no previous frame: the image is its own reference
+            prediction = self.segment_clip(image[None], clip)
+            ids = torch.arange(1, len(prediction.segments.labels) + 1,
+                               device=prediction.segment_map.device)
+            pan, _ = self.frame_output(prediction, 0, ids)
+            clip.video_data_samples[0].pred_panoptic_seg = PixelData(sem_seg=pan[None])
+        self.reset_video()
+        return data_samples
+
     def reset_video(self, video: Optional[str] = None) -> None:
         """Also forget the cached previous frame."""
         super().reset_video(video)
