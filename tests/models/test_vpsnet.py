@@ -52,6 +52,13 @@ def test_every_vpsnet_config_builds(config):
         model = MODELS.build(cfg.model)
     assert model.num_classes == model.semantic_head.num_classes
     assert model.roi_head.bbox_head.num_classes == model.panoptic_head.num_things
+    if 'coco-panoptic' in config:  # image pretraining: images are one-frame clips
+        assert model.extra_neck is not None and not model.needs_reference
+        assert (model.num_things, model.num_classes) == (80, 133)
+        assert type(model.data_preprocessor).__name__ == 'DetDataPreprocessor'
+        assert cfg.train_dataloader.dataset.type == 'CocoPanopticDataset'
+        assert cfg.train_dataloader.dataset.pipeline[-1].type == 'PackDetInputs'
+        return
     assert cfg.test_pipeline[0].type == 'VideoClipSample'
     assert cfg.test_pipeline[0].clip_length == cfg.test_dataloader.sampler.clip_length == 1
     assert cfg.train_pipeline[0].type == 'UniformRefFrameSample'
