@@ -99,7 +99,8 @@ HOOKS = Registry('hook', parent=MMDET_HOOKS, locations=['mmdet.engine.hooks', 'm
 DATASETS = Registry(
     'dataset', parent=MMDET_DATASETS, locations=['mmdet.datasets'] + [
         f'mmvps.datasets.{module}' for module in (
-            'cityscapes_vps_dataset', 'step_dataset', 'synthetic', 'synthetic_vss',
+            'cityscapes_sequence_fuse_dataset', 'cityscapes_vps_dataset', 'step_dataset',
+            'synthetic', 'synthetic_vss',
             'video_panoptic_dataset',
             'viper_vps_dataset', 'vipseg_dataset', 'vspw_dataset')])
 DATA_SAMPLERS = Registry(

@@ -5,6 +5,7 @@ from mmvps._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, dict(
     base_video_panoptic_dataset=['BaseVideoPanopticDataset', 'panoptic_metainfo'],
+    cityscapes_sequence_fuse_dataset=['CityscapesSequenceFuseDataset'],
     cityscapes_vps_dataset=['CityscapesVPSDataset'],
     step_dataset=['KITTISTEPDataset', 'MOTChallengeSTEPDataset'],
     synthetic=['SyntheticVPSDataset', 'generate_synthetic_vps'],

@@ -16,6 +16,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from mmvps.datasets.classes.cityscapes_vps import CATEGORIES as CITYSCAPES_CATEGORIES
+from mmvps.datasets.classes.cityscapes_vps import CITYSCAPES_PANOPTIC_CATEGORIES
 from mmvps.datasets.classes.viper_vps import CATEGORIES as VIPER_CATEGORIES
 from mmvps.datasets.classes.vipseg import CATEGORIES as VIPSEG_CATEGORIES
 from mmvps.datasets.classes.vspw import CATEGORIES as VSPW_CATEGORIES
@@ -210,6 +211,40 @@ def make_cityscapes_vps(root: str, split: str, videos: Dict[int, dict],
     else:
         dump_json(osp.join(root, f'panoptic_im_{split}_city_vps.json'),
                   dict(images=listed, categories=categories))
+
+
+def make_cityscapes_panoptic(root: str, split: str, images: Dict[str, Maps],
+                             offsets: Sequence[int] = (-1, 1)) -> None:
+    """Cityscapes panoptic images (``csCreatePanopticImgs`` layout) with their raw neighbours.
+    ``images`` maps ``<city>_<seq>_<frame>`` to ``(cat, inst)`` in Cityscapes labelIds.
+
+    Writes ``leftImg8bit/<split>/<city>/<id>_leftImg8bit.png``,
+    ``gtFine/cityscapes_panoptic_<split>/<id>_gtFine_panoptic.png``,
+    ``gtFine/cityscapes_panoptic_<split>.json`` (string image ids, labelId categories) and the
+    neighbours ``leftImg8bit_sequence/<split>/<city>/<city>_<seq>_<frame + k>_leftImg8bit.png``
+    for ``k`` in ``offsets``; every picture's random seed is its frame number.
+    """
+    thing_ids = [c['id'] for c in CITYSCAPES_PANOPTIC_CATEGORIES if c['isthing']]
+    listed, annotations = [], []
+    for image_id, (cat, inst) in sorted(images.items()):
+        city, seq, frame = image_id.rsplit('_', 2)
+        height, width = cat.shape
+        name = f'{image_id}_leftImg8bit.png'
+        write_image(osp.join(root, 'leftImg8bit', split, city, name), height, width, int(frame))
+        for k in offsets:
+            write_image(osp.join(root, 'leftImg8bit_sequence', split, city,
+                                 f'{city}_{seq}_{int(frame) + k:06d}_leftImg8bit.png'),
+                        height, width, int(frame) + k)
+        label = f'{image_id}_gtFine_panoptic.png'
+        segments = write_coco_panoptic(
+            osp.join(root, 'gtFine', f'cityscapes_panoptic_{split}', label), cat, inst,
+            thing_ids)
+        listed.append(dict(id=image_id, file_name=name, height=height, width=width))
+        annotations.append(dict(image_id=image_id, file_name=label, segments_info=segments))
+    categories = [dict(id=c['id'], name=c['name'], isthing=c['isthing'],
+                       color=list(c['color'])) for c in CITYSCAPES_PANOPTIC_CATEGORIES]
+    dump_json(osp.join(root, 'gtFine', f'cityscapes_panoptic_{split}.json'),
+              dict(images=listed, annotations=annotations, categories=categories))
 
 
 # ------------------------------------------------------------------------------ VIPER-VPS

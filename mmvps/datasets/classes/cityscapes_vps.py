@@ -23,3 +23,10 @@ CATEGORIES = (
     dict(id=17, name='motorcycle', isthing=1, color=(0, 0, 230)),
     dict(id=18, name='bicycle', isthing=1, color=(119, 11, 32)),
 )
+
+# Cityscapes labelId of each trainId 0..18 (cityscapesScripts labels.py): the category ids of
+# the official Cityscapes panoptic files (csCreatePanopticImgs).
+TRAIN_ID_TO_LABEL_ID = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33)
+# The same 19 classes with their labelIds as ids (the same label order, things first).
+CITYSCAPES_PANOPTIC_CATEGORIES = tuple(
+    dict(c, id=TRAIN_ID_TO_LABEL_ID[c['id']]) for c in CATEGORIES)
