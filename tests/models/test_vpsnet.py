@@ -2,6 +2,7 @@
 import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -333,3 +334,78 @@ def test_images_predict_panoptic_maps_without_tracking(synthetic_root):
         assert not ids[labels >= model.num_things].any()
         assert torch.equal(pan, out[0].pred_panoptic_seg.sem_seg[0])
     assert (labels < model.num_things).any()  # things were predicted
+
+
+def test_coco_panoptic_images_train_and_predict(tmp_path, monkeypatch):
+    """mmdet's COCO panoptic samples (CocoPanopticDataset + the COCO config's pipeline up to
+    PackDetInputs + DetDataPreprocessor) through a small VPSNet-Base with the COCO classes:
+    losses on things with a crowd region, and panoptic maps at the original size."""
+    import sys
+    import types
+
+    from PIL import Image
+
+    from mmvps.datasets.formats import dump_json, rgb2id, write_coco_panoptic
+    if 'panopticapi' not in sys.modules:  # mmdet's loader only takes rgb2id from it
+        try:
+            import panopticapi  # noqa: F401
+        except ImportError:
+            package = types.ModuleType('panopticapi')
+            package.utils = types.SimpleNamespace(rgb2id=rgb2id)
+            monkeypatch.setitem(sys.modules, 'panopticapi', package)
+            monkeypatch.setitem(sys.modules, 'panopticapi.utils', package.utils)
+    cfg = load_cfg(CONFIG_DIR / 'vpsnet-base_r50_fpn_8xb2-12e_coco-panoptic.py')
+    small = load_cfg(CONFIG_DIR / 'vpsnet-base_r18_synthetic.py').model
+    small.data_preprocessor = cfg.model.data_preprocessor
+    small.roi_head.bbox_head.num_classes = small.roi_head.mask_head.num_classes = 80
+    small.semantic_head.num_classes = 133
+    small.panoptic_head.update(num_things=80, num_stuff=53)
+    # COCO ids: 1 person (thing), 187 sky-other-merged (stuff); two people, one crowd
+    cat = torch.full((32, 48), 187, dtype=torch.long)
+    inst = torch.zeros_like(cat)
+    cat[4:20, 4:14], inst[4:20, 4:14] = 1, 1
+    cat[8:28, 20:34], inst[8:28, 20:34] = 1, 2
+    cat[2:10, 38:46] = 1  # crowd
+    (tmp_path / 'img').mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8)
+                    ).save(tmp_path / 'img' / 'a.jpg')
+    segments = write_coco_panoptic(str(tmp_path / 'pan' / 'a.png'), cat.numpy(), inst.numpy(),
+                                   [1])
+    for seg in segments:
+        ys, xs = np.nonzero(_segment_mask(tmp_path / 'pan' / 'a.png', seg['id']))
+        seg.update(area=len(ys), bbox=[int(xs.min()), int(ys.min()),
+                                       int(xs.max() - xs.min() + 1),
+                                       int(ys.max() - ys.min() + 1)])
+    dump_json(str(tmp_path / 'pan.json'), dict(
+        images=[dict(id=1, file_name='a.jpg', height=32, width=48)],
+        annotations=[dict(image_id=1, file_name='a.png', segments_info=segments)],
+        categories=[dict(id=1, name='person', isthing=1, supercategory='person'),
+                    dict(id=187, name='sky-other-merged', isthing=0, supercategory='sky')]))
+    pipeline = [p for p in cfg.train_dataloader.dataset.pipeline if p.type != 'Resize']
+    dataset = DATASETS.build(dict(
+        type='CocoPanopticDataset', data_root=str(tmp_path), ann_file='pan.json',
+        data_prefix=dict(img='img/', seg='pan/'), pipeline=pipeline))
+    torch.manual_seed(0)
+    model = MODELS.build(small)
+    model.init_weights()
+    model.train()
+    data = model.data_preprocessor(pseudo_collate([dataset[0], dataset[0]]), True)
+    assert data['inputs'].dim() == 4
+    gt = data['data_samples'][0]
+    # mmdet drops crowd boxes and masks; crowd pixels keep their class in the semantic map
+    assert len(gt.gt_instances) == 2
+    assert (gt.gt_sem_seg.sem_seg == 0).sum() == (cat == 1).sum()
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert {'loss_segm', 'loss_pano', 'loss_mask', 'loss_cls'} <= set(losses)
+    assert 'loss_match' not in losses and torch.isfinite(losses['loss_pano'])
+    model.eval()
+    with torch.no_grad():
+        out = model.predict(data['inputs'], data['data_samples'])
+    pan = out[0].pred_panoptic_seg.sem_seg[0]
+    assert pan.shape == (32, 48) and (pan % INSTANCE_OFFSET).max() <= 133
+
+
+def _segment_mask(path, segment_id):
+    from PIL import Image
+    rgb = np.asarray(Image.open(path)).astype(np.int64)
+    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2] == segment_id
