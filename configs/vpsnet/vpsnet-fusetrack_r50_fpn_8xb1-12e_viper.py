@@ -74,4 +74,5 @@ param_scheduler = [
 ]
 default_hooks = dict(checkpoint=dict(by_epoch=True, interval=1))
 log_processor = dict(by_epoch=True)
+# the COCO Base weights (vpsnet-base_r50_fpn_8xb2-12e_coco-panoptic.py)
 load_from = 'checkpoints/vpsnet/vpsnet-base_coco.pth'

@@ -19,4 +19,6 @@ model = dict(
         fusion=dict(type='TemporalSpatialAttentionFusion'),
         flow_estimator=dict(type='PWCLiteFlow'),
         flow_refiner=dict(type='FlowRefiner', max_displacement=4, hidden_channels=(64, 64, 32))))
+# the Cityscapes image Fuse weights (vpsnet-fuse_r50_fpn_8xb1-24e_cityscapes.py), or the released
+# ones converted with tools/model_converters/vpsnet_to_mmvps.py
 load_from = 'checkpoints/vpsnet/vpsnet-fuse_cityscapes.pth'
