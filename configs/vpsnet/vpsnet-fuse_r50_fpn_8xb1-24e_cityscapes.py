@@ -9,7 +9,8 @@
 # reference (as released), image PQ (VPQ window 1) on the annotated frame.
 # Paper (Table 3, Cityscapes val): Fuse + VIPER 62.2 PQ (the text says 62.6).
 # Initial flow: PWCLiteFlow, as in the Cityscapes-VPS FuseTrack config it feeds (the paper's
-# frozen FlowNet2: the extra neck of vpsnet-fusetrack_r50_fpn_flownet2_8xb1-28.8k_cityscapes-vps.py).
+# frozen FlowNet2: the extra neck of
+# vpsnet-fusetrack_r50_fpn_flownet2_8xb1-28.8k_cityscapes-vps.py).
 # Data: cityscapesScripts csCreatePanopticImgs output (gtFine/cityscapes_panoptic_{train,val}.json
 # and the PNG folders), leftImg8bit and leftImg8bit_sequence under data/cityscapes.
 _base_ = './vpsnet-fuse_r50_fpn_8xb1-28.8k_cityscapes-vps.py'
