@@ -164,3 +164,16 @@ def test_vpsnet_fuse_trains_on_the_samples(root):
     assert {'loss_segm', 'loss_pano', 'loss_mask'} <= set(losses)
     assert all(torch.isfinite(v).all() for k, v in losses.items() if 'loss' in k
                and not isinstance(v, list))
+
+
+def test_trainid_categories_are_refused(root):
+    """A JSON in trainIds (e.g. Cityscapes-VPS') would give wrong labels: refused, naming it."""
+    from mmvps.datasets.classes.cityscapes_vps import CATEGORIES
+    from mmvps.datasets.formats import dump_json, load_json
+    path = root / 'gtFine' / 'cityscapes_panoptic_train.json'
+    data = load_json(str(path))
+    data['categories'] = [dict(id=c['id'], name=c['name'], isthing=c['isthing'])
+                          for c in CATEGORIES]
+    dump_json(str(path), data)
+    with pytest.raises(FormatError, match=f'{path}.*categories'):
+        build(root)
