@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmdet.models.mot import BaseMOTModel
-from mmdet.structures import TrackDataSample, TrackSampleList
+from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
@@ -105,6 +105,25 @@ class BaseClipVideoModel(BaseMOTModel, metaclass=ABCMeta):
         self.stitching = TASK_UTILS.build(stitching) if use_stitching else None
         self.use_stitching = use_stitching
         self.reset_video()
+
+    def images_as_clips(self, inputs: Tensor, data_samples: list,
+                        clip_metainfo: Optional[dict] = None
+                        ) -> Tuple[Tensor, TrackSampleList]:
+        """``[B, 3, H, W]`` images with ``DetDataSample``s (image pretraining, e.g. COCO
+        panoptic) -> clips of one frame, each a ``TrackDataSample`` with ``clip_metainfo``;
+        ``[N, T, 3, H, W]`` clips pass through."""
+        if inputs.dim() != 4:
+            return inputs, data_samples
+        clips = []
+        for sample in data_samples:
+            if not isinstance(sample, DetDataSample) or isinstance(sample, TrackDataSample):
+                raise ValueError(f'{type(self).__name__}: [B, 3, H, W] inputs are images and '
+                                 f'need DetDataSamples, got {type(sample).__name__}; clips are '
+                                 '[N, T, 3, H, W]')
+            clip = TrackDataSample(metainfo=dict(clip_metainfo or {}))
+            clip.video_data_samples = [sample]
+            clips.append(clip)
+        return inputs[:, None], clips
 
     def reset_video(self, video: Optional[str] = None) -> None:
         """Forget the previous clip's outputs and the tracker's memory (a new video)."""

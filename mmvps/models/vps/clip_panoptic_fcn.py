@@ -1,10 +1,10 @@
 """Clip-PanoFCN (Miao et al., CVPR 2022, the VIPSeg baseline): PanopticFCN on clips, clip-level
 kernel aggregation and inter-clip kernel tracking (spec clip_panofcn.md)."""
 import copy
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import torch
-from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
+from mmdet.structures import TrackDataSample, TrackSampleList
 from mmengine.structures import PixelData
 from torch import Tensor
 
@@ -96,27 +96,10 @@ class ClipPanopticFCN(BaseClipVideoModel):
             raise ValueError(f'ClipPanopticFCN.{what} expects [N, T, 3, H, W] clips, got '
                              f'{tuple(inputs.shape)}')
 
-    @staticmethod
-    def _images_as_clips(inputs: Tensor, data_samples: list) -> Tuple[Tensor, TrackSampleList]:
-        """``[B, 3, H, W]`` images with ``DetDataSample``s (image pretraining, e.g. COCO
-        panoptic) -> clips of one frame; clips pass through."""
-        if inputs.dim() != 4:
-            return inputs, data_samples
-        clips = []
-        for sample in data_samples:
-            if not isinstance(sample, DetDataSample) or isinstance(sample, TrackDataSample):
-                raise ValueError(f'ClipPanopticFCN: [B, 3, H, W] inputs are images and need '
-                                 f'DetDataSamples, got {type(sample).__name__}; clips are '
-                                 '[N, T, 3, H, W]')
-            clip = TrackDataSample()
-            clip.video_data_samples = [sample]
-            clips.append(clip)
-        return inputs[:, None], clips
-
     def loss(self, inputs: Tensor, data_samples: TrackSampleList, **kwargs) -> dict:
         """PanopticFCN losses (spec Sec. 3.5) of ``[N, T, 3, H, W]`` training clips (or
         ``[B, 3, H, W]`` images with ``DetDataSample``s)."""
-        inputs, data_samples = self._images_as_clips(inputs, data_samples)
+        inputs, data_samples = self.images_as_clips(inputs, data_samples)
         self._check_clips(inputs, 'loss')
         if len(data_samples) != inputs.size(0):
             raise ValueError(f'ClipPanopticFCN.loss: {inputs.size(0)} clips but '
@@ -133,7 +116,7 @@ class ClipPanopticFCN(BaseClipVideoModel):
         mmdet's panoptic convention (``label + id * 1000``, void = number of classes)."""
         if inputs.dim() != 4:
             return super().predict(inputs, data_samples, **kwargs)
-        inputs, clips = self._images_as_clips(inputs, data_samples)
+        inputs, clips = self.images_as_clips(inputs, data_samples)
         for image, clip in zip(inputs, clips):
             prediction = self.segment_clip(image[None], clip)
             things = prediction.segments.is_thing.bool()
@@ -191,6 +174,6 @@ class ClipPanopticFCN(BaseClipVideoModel):
                  **kwargs) -> Dict[str, object]:
         """Head outputs of the ``[N, T, 3, H, W]`` clips' frames (or of ``[B, 3, H, W]``
         images)."""
-        inputs, _ = self._images_as_clips(inputs, data_samples or [])
+        inputs, _ = self.images_as_clips(inputs, data_samples or [])
         self._check_clips(inputs, '_forward')
         return self._forward_frames(inputs.flatten(0, 1), inputs.size(1))

@@ -10,7 +10,6 @@ things get ids; stuff has instance 0.
 """
 from typing import Optional
 
-import numpy as np
 import torch
 from mmdet.models.task_modules.tracking import embed_similarity
 from mmdet.models.trackers import MaskTrackRCNNTracker

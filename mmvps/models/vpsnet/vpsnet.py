@@ -6,7 +6,7 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmdet.structures import DetDataSample, TrackDataSample, TrackSampleList
+from mmdet.structures import TrackDataSample, TrackSampleList
 from mmdet.structures.bbox import get_box_tensor
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData, PixelData
@@ -14,6 +14,9 @@ from torch import Tensor
 
 from mmvps.registry import MODELS
 from ..vps.base_clip_video_model import BaseClipVideoModel, ClipPrediction
+
+# an image is a clip of one frame that is both the key and the reference frame
+ONE_FRAME_CLIP = dict(key_frames_inds=[0], ref_frames_inds=[0])
 
 
 @MODELS.register_module()
@@ -133,30 +136,13 @@ class VPSNet(BaseClipVideoModel):
     def needs_reference(self) -> bool:
         return self.with_fusion or self.track_head is not None
 
-    @staticmethod
-    def _images_as_clips(inputs: Tensor, data_samples: list) -> Tuple[Tensor, TrackSampleList]:
-        """``[B, 3, H, W]`` images with ``DetDataSample``s -> clips of one frame that is both
-        the key and the reference frame; clips pass through."""
-        if inputs.dim() != 4:
-            return inputs, data_samples
-        clips = []
-        for sample in data_samples:
-            if not isinstance(sample, DetDataSample) or isinstance(sample, TrackDataSample):
-                raise ValueError(f'VPSNet: [B, 3, H, W] inputs are images and need '
-                                 f'DetDataSamples, got {type(sample).__name__}; video samples '
-                                 'are [B, T, 3, H, W]')
-            clip = TrackDataSample(metainfo=dict(key_frames_inds=[0], ref_frames_inds=[0]))
-            clip.video_data_samples = [sample]
-            clips.append(clip)
-        return inputs[:, None], clips
-
     # ----------------------------------------------------------------- training
     def loss(self, inputs: Tensor, data_samples: TrackSampleList, **kwargs) -> dict:
         """Losses of ``[B, 2, 3, H, W]`` key + reference samples (or ``[B, 3, H, W]`` images
         with ``DetDataSample``s, each its own reference) (spec §1.5): ``loss_rpn_*``,
         ``loss_cls``, ``loss_bbox``, ``loss_mask``, ``loss_segm``, ``loss_pano`` and, with a
         track head, ``loss_match``."""
-        inputs, data_samples = self._images_as_clips(inputs, data_samples)
+        inputs, data_samples = self.images_as_clips(inputs, data_samples, ONE_FRAME_CLIP)
         if inputs.dim() != 5:
             raise ValueError(f'VPSNet.loss expects [B, T, 3, H, W] inputs, got '
                              f'{tuple(inputs.shape)}')
@@ -251,7 +237,7 @@ class VPSNet(BaseClipVideoModel):
         1000``, void = number of classes) on the ``DetDataSample``s."""
         if inputs.dim() != 4:
             return super().predict(inputs, data_samples, **kwargs)
-        inputs, clips = self._images_as_clips(inputs, data_samples)
+        inputs, clips = self.images_as_clips(inputs, data_samples, ONE_FRAME_CLIP)
         for image, clip in zip(inputs, clips):
             self.reset_video()  # no previous frame: the image is its own reference
             prediction = self.segment_clip(image[None], clip)
