@@ -32,11 +32,12 @@ def naive_correlation(a, b, max_disp, stride=1):
     return out
 
 
-@pytest.mark.parametrize('max_disp,stride', [(2, 1), (4, 2)])
-def test_local_correlation_equals_naive_loop(max_disp, stride):
+@pytest.mark.parametrize('max_disp,stride,size,tile', [(2, 1, (5, 7), 16), (4, 2, (5, 7), 16),
+                                                       (2, 1, (3, 37), 16), (6, 2, (3, 21), 4)])
+def test_local_correlation_equals_naive_loop(max_disp, stride, size, tile):
     torch.manual_seed(0)
-    a, b = torch.randn(2, 3, 5, 7), torch.randn(2, 3, 5, 7)
-    torch.testing.assert_close(local_correlation(a, b, max_disp, stride),
+    a, b = torch.randn(2, 3, *size), torch.randn(2, 3, *size)
+    torch.testing.assert_close(local_correlation(a, b, max_disp, stride, tile=tile),
                                naive_correlation(a, b, max_disp, stride))
 
 
