@@ -198,6 +198,27 @@ def test_init_weights_xavier_for_neck_and_keeps_flow_estimator_weights():
     assert neck.flow_refiner.convs[0].conv.bias.abs().max() == 0
 
 
+def test_align_moves_reference_onto_key_with_the_image_flow():
+    # image flow (8, -4) px at 52 x 76 is (2, -1) px on the 13 x 19 gathered grid: the key pixel
+    # p lies at p + (2, -1) in the reference, so warping the reference gives the key back
+    neck = FlowAlignAttendFusion(in_channels=4, flow_estimator=dict(type='ZeroFlow'),
+                                 flow_refiner=dict(type='FlowRefiner', max_displacement=1))
+    torch.nn.init.zeros_(neck.flow_refiner.convs[-1].weight)
+    torch.nn.init.zeros_(neck.flow_refiner.convs[-1].bias)
+    image_flow = torch.zeros(1, 2, 52, 76)
+    image_flow[:, 0], image_flow[:, 1] = 8.0, -4.0
+    neck.flow_estimator.forward = lambda key_img, ref_img: image_flow
+    key = torch.randn(1, 4, 13, 19)
+    ref = torch.zeros_like(key)
+    ref[..., :-1, 2:] = key[..., 1:, :-2]  # ref(y - 1, x + 2) = key(y, x)
+    img = torch.zeros(1, 3, 52, 76)
+    with torch.no_grad():
+        aligned = neck.align_reference(key, ref, img, img)
+    torch.testing.assert_close(aligned[..., 1:, :-2], key[..., 1:, :-2], atol=1e-5, rtol=0)
+    flow_init, _ = neck.last_flows
+    assert flow_init[0, :, 5, 5].tolist() == [2.0, -1.0]
+
+
 def test_fusion_attend_switch_and_errors():
     neck = FlowAlignAttendFusion(in_channels=8, attend=False, align=False)
     assert not hasattr(neck.fusion, 'spatial_1') and not hasattr(neck.fusion, 'temporal_key')
