@@ -32,11 +32,12 @@ def naive_correlation(a, b, max_disp, stride=1):
     return out
 
 
-@pytest.mark.parametrize('max_disp,stride', [(2, 1), (4, 2)])
-def test_local_correlation_equals_naive_loop(max_disp, stride):
+@pytest.mark.parametrize('max_disp,stride,size,tile', [(2, 1, (5, 7), 16), (4, 2, (5, 7), 16),
+                                                       (2, 1, (3, 37), 16), (6, 2, (3, 21), 4)])
+def test_local_correlation_equals_naive_loop(max_disp, stride, size, tile):
     torch.manual_seed(0)
-    a, b = torch.randn(2, 3, 5, 7), torch.randn(2, 3, 5, 7)
-    torch.testing.assert_close(local_correlation(a, b, max_disp, stride),
+    a, b = torch.randn(2, 3, *size), torch.randn(2, 3, *size)
+    torch.testing.assert_close(local_correlation(a, b, max_disp, stride, tile=tile),
                                naive_correlation(a, b, max_disp, stride))
 
 
@@ -195,6 +196,27 @@ def test_init_weights_xavier_for_neck_and_keeps_flow_estimator_weights():
     assert weight.abs().max() <= bound and weight.abs().max() > bound / 2
     assert neck.refine.conv.bias.abs().max() == 0
     assert neck.flow_refiner.convs[0].conv.bias.abs().max() == 0
+
+
+def test_align_moves_reference_onto_key_with_the_image_flow():
+    # image flow (8, -4) px at 52 x 76 is (2, -1) px on the 13 x 19 gathered grid: the key pixel
+    # p lies at p + (2, -1) in the reference, so warping the reference gives the key back
+    neck = FlowAlignAttendFusion(in_channels=4, flow_estimator=dict(type='ZeroFlow'),
+                                 flow_refiner=dict(type='FlowRefiner', max_displacement=1))
+    torch.nn.init.zeros_(neck.flow_refiner.convs[-1].weight)
+    torch.nn.init.zeros_(neck.flow_refiner.convs[-1].bias)
+    image_flow = torch.zeros(1, 2, 52, 76)
+    image_flow[:, 0], image_flow[:, 1] = 8.0, -4.0
+    neck.flow_estimator.forward = lambda key_img, ref_img: image_flow
+    key = torch.randn(1, 4, 13, 19)
+    ref = torch.zeros_like(key)
+    ref[..., :-1, 2:] = key[..., 1:, :-2]  # ref(y - 1, x + 2) = key(y, x)
+    img = torch.zeros(1, 3, 52, 76)
+    with torch.no_grad():
+        aligned = neck.align_reference(key, ref, img, img)
+    torch.testing.assert_close(aligned[..., 1:, :-2], key[..., 1:, :-2], atol=1e-5, rtol=0)
+    flow_init, _ = neck.last_flows
+    assert flow_init[0, :, 5, 5].tolist() == [2.0, -1.0]
 
 
 def test_fusion_attend_switch_and_errors():
